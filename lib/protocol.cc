@@ -1,0 +1,112 @@
+// protocol.cc: see protocol.h.
+#include "protocol.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace uklp::protocol {
+
+sockaddr_un address(int pid, socklen_t* len) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::string name = "uklp/" + std::to_string(pid);
+  std::memcpy(a.sun_path + 1, name.data(), name.size());
+  *len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  return a;
+}
+
+std::vector<std::string> split_fields(std::string_view line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t tab = line.find('\t', start);
+    out.emplace_back(line.substr(start, tab == std::string_view::npos ? tab : tab - start));
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
+  }
+  return out;
+}
+
+Result<std::string> join_fields(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].find_first_of("\t\n") != std::string::npos)
+      return error(EINVAL, "argument '" + fields[i] + "' contains a tab or a newline");
+    if (i) out += '\t';
+    out += fields[i];
+  }
+  return out;
+}
+
+Status send_all(int sock, std::string_view data, int fd) {
+  size_t done = 0;
+  while (done < data.size()) {
+    iovec iov{const_cast<char*>(data.data() + done), data.size() - done};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (fd >= 0 && done == 0) {
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return error(errno, "cannot write to the control socket");
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::ok();
+}
+
+Status read_line(int sock, std::string& buffer, std::string& line, int* fd) {
+  while (true) {
+    size_t nl = buffer.find('\n');
+    if (nl != std::string::npos) {
+      line.assign(buffer, 0, nl);
+      buffer.erase(0, nl + 1);
+      return Status::ok();
+    }
+    char chunk[4096];
+    iovec iov{chunk, sizeof chunk};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return error(errno, "cannot read from the control socket");
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(c), sizeof passed);
+      if (fd && *fd < 0) {
+        *fd = passed;
+      } else {
+        ::close(passed);
+      }
+    }
+    if (n == 0) {
+      if (!buffer.empty()) return error(EPROTO, "truncated message on the control socket");
+      return error(ENODATA, "the control socket was closed");
+    }
+    if (buffer.size() + static_cast<size_t>(n) > (1u << 20))
+      return error(EMSGSIZE, "line too long on the control socket");
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace uklp::protocol
