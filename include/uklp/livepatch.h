@@ -160,8 +160,12 @@ UKLP_EXPORT int uklp_printk(int level, const char *fmt, ...) __attribute__((form
 
 /* ---- module boilerplate (include/linux/module.h, moduleparam.h) ---- */
 
-/* Every patch module has one struct module; the runtime fills it in. */
-UKLP_EXTERN_C __attribute__((weak, visibility("default"))) struct module __this_module;
+/* Every patch module has one struct module; the runtime fills it in. It is
+ * protected: exported for the runtime to find, but each module's own code
+ * always binds to its own copy, never to another module's. */
+#ifndef UKLP_RUNTIME_INTERNAL
+UKLP_EXTERN_C __attribute__((weak, visibility("protected"))) struct module __this_module;
+#endif
 #define THIS_MODULE (&__this_module)
 
 #define __init

@@ -1,0 +1,81 @@
+// insn.cc: see insn.h.
+#include "insn.h"
+
+#include <cstring>
+
+namespace uklp::rt::x86 {
+namespace {
+
+bool fits_int8(int64_t v) { return v >= INT8_MIN && v <= INT8_MAX; }
+bool fits_int32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+}  // namespace
+
+EntryState classify_entry(uintptr_t entry, Entry* out) {
+  const auto* pad = reinterpret_cast<const uint8_t*>(entry - kPadSize);
+  for (size_t i = 0; i < kPadSize; ++i)
+    if (pad[i] != 0x90) return EntryState::foreign;
+  uintptr_t nops = entry;
+  if (std::memcmp(reinterpret_cast<const void*>(entry), kEndbr64.data(), kEndbr64.size()) == 0)
+    nops += kEndbr64.size();
+  const auto* p = reinterpret_cast<const uint8_t*>(nops);
+  Entry e;
+  e.pad = entry - kPadSize;
+  e.nops = nops;
+  e.original = {p[0], p[1]};
+  if (p[0] == 0x90 && p[1] == 0x90) {
+    e.kind = EntryKind::gcc_nop_nop;
+  } else if (p[0] == 0x66 && p[1] == 0x90) {
+    e.kind = EntryKind::clang_xchg;
+  } else {
+    return EntryState::foreign;
+  }
+  *out = e;
+  return EntryState::pristine;
+}
+
+void Writer::put32(uint32_t v) {
+  for (int i = 0; i < 4; ++i) put8(uint8_t(v >> (8 * i)));
+}
+
+bool Writer::put_jmp_rel8(uintptr_t target) {
+  int64_t rel = int64_t(target) - int64_t(pc() + 2);
+  if (!fits_int8(rel)) return false;
+  put8(0xeb);
+  put8(uint8_t(int8_t(rel)));
+  return true;
+}
+
+bool Writer::put_jmp_rip_indirect(uintptr_t slot) {
+  int64_t rel = int64_t(slot) - int64_t(pc() + 6);
+  if (!fits_int32(rel)) return false;
+  put8(0xff);
+  put8(0x25);
+  put32(uint32_t(int32_t(rel)));
+  return true;
+}
+
+bool Writer::put_jmp_rel32(uintptr_t target) {
+  int64_t rel = int64_t(target) - int64_t(pc() + 5);
+  if (!fits_int32(rel)) return false;
+  put8(0xe9);
+  put32(uint32_t(int32_t(rel)));
+  return true;
+}
+
+void Writer::put_cmp_fs_imm8(int32_t disp, int8_t imm) {
+  // 64 83 3c 25 disp32 imm8: cmpl $imm8, %fs:disp32
+  put8(0x64);
+  put8(0x83);
+  put8(0x3c);
+  put8(0x25);
+  put32(uint32_t(disp));
+  put8(uint8_t(imm));
+}
+
+void Writer::put_jne_rel8(int8_t rel) {
+  put8(0x75);
+  put8(uint8_t(rel));
+}
+
+}  // namespace uklp::rt::x86

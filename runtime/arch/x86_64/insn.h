@@ -1,0 +1,70 @@
+// insn.h: the x86-64 instructions uklp writes, through a typed writer, and
+// the recognition of patchable function entries.
+//
+// A function compiled with -fpatchable-function-entry=16,14 has 14 NOP
+// bytes before its symbol (the pad) and two NOP bytes at its entry, after an
+// optional endbr64: GCC 12 emits `90 90`, clang 14 emits `66 90`.
+//
+//   pad (E-14):  ff 25 rel32     jmp *slot(%rip)   slot: 8 bytes within 2 GiB
+//                90 x 8          (unused)
+//   entry (N):   eb rel8         jmp pad            (N = E, or E+4 after endbr64)
+//
+// The slot lives in runtime-owned memory, so retargeting a site is one
+// aligned 8-byte store and never touches code (see redirect.cc).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace uklp::rt::x86 {
+
+inline constexpr size_t kPadSize = 14;
+inline constexpr uint8_t kInt3 = 0xcc;
+inline constexpr std::array<uint8_t, 4> kEndbr64 = {0xf3, 0x0f, 0x1e, 0xfa};
+
+enum class EntryKind { gcc_nop_nop, clang_xchg };  // 90 90 / 66 90
+
+struct Entry {
+  uintptr_t pad = 0;        // E - 14
+  uintptr_t nops = 0;       // address of the two entry NOP bytes
+  EntryKind kind{};
+  std::array<uint8_t, 2> original{};
+  uintptr_t continuation() const { return nops + 2; }  // the original body
+};
+
+enum class EntryState { pristine, foreign };
+
+// Classifies the bytes at function entry `entry` (and its pad). `pristine`
+// fills `out`; `foreign` means something else changed them.
+EntryState classify_entry(uintptr_t entry, Entry* out);
+
+// A byte buffer with typed emitters; tested byte for byte.
+class Writer {
+ public:
+  explicit Writer(uintptr_t pc) : pc_(pc) {}
+  uintptr_t pc() const { return pc_ + buf_.size(); }
+  const std::vector<uint8_t>& bytes() const { return buf_; }
+  // jmp rel8 to `target`; false if out of range.
+  bool put_jmp_rel8(uintptr_t target);
+  // jmp *disp32(%rip) through the 8-byte slot at `slot`; false if out of range.
+  bool put_jmp_rip_indirect(uintptr_t slot);
+  // jmp rel32 to `target`; false if out of range.
+  bool put_jmp_rel32(uintptr_t target);
+  // cmpl $imm8, %fs:disp32
+  void put_cmp_fs_imm8(int32_t disp, int8_t imm);
+  // jne rel8 (forward, patched later via bytes()).
+  void put_jne_rel8(int8_t rel);
+  void put_bytes(std::span<const uint8_t> b) { buf_.insert(buf_.end(), b.begin(), b.end()); }
+
+ private:
+  void put8(uint8_t b) { buf_.push_back(b); }
+  void put32(uint32_t v);
+  uintptr_t pc_;
+  std::vector<uint8_t> buf_;
+};
+
+}  // namespace uklp::rt::x86

@@ -1,0 +1,343 @@
+// control.cc: see control.h.
+//
+// One request per connection, served in order on the control thread with
+// the klp mutex held, so requests never interleave. A peer must be root or
+// the process's own user (SO_PEERCRED), otherwise EACCES. While a request
+// is served, every runtime log line is also streamed to its client.
+#include "control.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core.h"
+#include "loader.h"
+#include "log.h"
+#include "protocol.h"
+#include "redirect.h"
+#include "text_poke.h"
+#include "transition.h"
+
+namespace uklp::rt {
+namespace {
+
+int g_listen_fd = -1;
+
+struct Reply {
+  int sock;
+  std::vector<std::string> data;
+  void send_line(const std::string& kind, const std::string& payload) {
+    (void)protocol::send_all(sock, kind + "\t" + payload + "\n");
+  }
+};
+
+using Args = std::vector<std::string>;
+
+std::string hex(uintptr_t v) {
+  char b[32];
+  snprintf(b, sizeof b, "0x%" PRIxPTR, v);
+  return b;
+}
+
+// ---- the attribute tree ----
+
+Object* find_object_dir(Patch* p, const std::string& name) {
+  for (auto& o : p->objs)
+    if (o->name == name) return o.get();
+  return nullptr;
+}
+
+bool thread_exists(const std::string& tid) {
+  if (tid.empty() || tid.find_first_not_of("0123456789") != std::string::npos) return false;
+  struct stat st {};
+  return stat(("/proc/self/task/" + tid).c_str(), &st) == 0;
+}
+
+Result<std::string> read_livepatch_attr(const Args& parts) {
+  Patch* p = find_patch(parts[1]);
+  if (!p) return error(ENOENT, "no such patch '" + parts[1] + "'");
+  if (parts.size() == 3) {
+    const std::string& a = parts[2];
+    if (a == "enabled") return std::to_string(p->enabled);
+    if (a == "transition") return std::to_string(p == klp_transition_patch());
+    if (a == "replace") return std::to_string(p->replace);
+    if (a == "stack_order") return std::to_string(patch_stack_order(p));
+    if (a == "force") return error(EACCES, "'force' is write-only");
+  }
+  if (parts.size() == 4 && parts[3] == "patched") {
+    Object* o = find_object_dir(p, parts[2]);
+    if (o) return std::to_string(o->patched);
+  }
+  return error(ENOENT, "no such attribute 'livepatch/" + parts[1] + "/" + (parts.size() > 2 ? parts[2] : "") + "'");
+}
+
+Status write_livepatch_attr(const Args& parts, const std::string& value) {
+  Patch* p = find_patch(parts[1]);
+  if (!p) return error(ENOENT, "no such patch '" + parts[1] + "'");
+  if (parts.size() == 3 && parts[2] == "enabled") {
+    UKLP_ASSIGN_OR_RETURN(bool on, kstrtobool(value));
+    return patch_set_enabled(p, on);
+  }
+  if (parts.size() == 3 && parts[2] == "force") {
+    UKLP_ASSIGN_OR_RETURN(bool on, kstrtobool(value));
+    return on ? patch_force(p) : Status::ok();
+  }
+  return error(EACCES, "attribute is read-only or does not exist");
+}
+
+Result<const Param*> find_param(const Args& parts) {
+  if (parts.size() != 4 || parts[2] != "parameters") return error(ENOENT, "no such attribute");
+  Module* m = find_module(parts[1]);
+  if (!m) return error(ENOENT, "no such module '" + parts[1] + "'");
+  for (const Param& p : m->params)
+    if (p.name == parts[3] && p.perm) return &p;
+  return error(ENOENT, "no such parameter '" + parts[3] + "' of module " + parts[1]);
+}
+
+Args split_path(const std::string& path) {
+  Args parts;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    if (slash > start) parts.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+Result<std::string> sys_read(const std::string& path) {
+  Args parts = split_path(path);
+  if (parts.size() >= 3 && parts[0] == "livepatch") return read_livepatch_attr(parts);
+  if (parts.size() >= 2 && parts[0] == "module") {
+    UKLP_ASSIGN_OR_RETURN(const Param* p, find_param(parts));
+    if (!(p->perm & 0444)) return error(EACCES, "parameter is not readable");
+    return param_get(*p);
+  }
+  if (parts.size() == 3 && parts[0] == "task" && parts[2] == "patch_state") {
+    if (!thread_exists(parts[1])) return error(ENOENT, "no such thread " + parts[1]);
+    return std::to_string(threads_patch_state());
+  }
+  return error(ENOENT, "no such attribute '" + path + "'");
+}
+
+Status sys_write(const std::string& path, const std::string& value) {
+  Args parts = split_path(path);
+  if (parts.size() >= 3 && parts[0] == "livepatch") return write_livepatch_attr(parts, value);
+  if (parts.size() >= 2 && parts[0] == "module") {
+    UKLP_ASSIGN_OR_RETURN(const Param* p, find_param(parts));
+    if (!(p->perm & 0222)) return error(EACCES, "parameter is read-only");
+    return param_set(*p, value);
+  }
+  if (parts.size() == 3 && parts[0] == "task") return error(EACCES, "patch_state is read-only");
+  return error(ENOENT, "no such attribute '" + path + "'");
+}
+
+// ---- commands ----
+
+Status cmd_load(const Args& a, int fd, Reply&) {
+  if (fd < 0) return error(EBADF, "load: no file descriptor was passed");
+  if (a.size() < 4) return error(EINVAL, "load: NAME FILE FLAGS [KEY=VALUE...] expected");
+  LoadRequest req;
+  req.fd = fd;
+  req.name = a[1];
+  req.path = a[2];
+  req.params.assign(a.begin() + 4, a.end());
+  return load_module(req);
+}
+
+Status cmd_disable(const Args& a, Reply&) {
+  if (a.size() != 2) return error(EINVAL, "disable: PATCH expected");
+  Patch* p = find_patch(a[1]);
+  if (!p) {
+    if (find_module(a[1])) return error(EINVAL, "patch '" + a[1] + "' is already disabled");
+    return error(ENOENT, "no such patch '" + a[1] + "'");
+  }
+  return patch_set_enabled(p, false);
+}
+
+Status cmd_unload(const Args& a, Reply&) {
+  if (a.size() != 2) return error(EINVAL, "unload: PATCH expected");
+  return unload_module(a[1]);
+}
+
+void list_patch(Patch* p, Reply& r) {
+  r.data.push_back("patch=" + p->name + "\tenabled=" + std::to_string(p->enabled) +
+                   "\ttransition=" + std::to_string(p == klp_transition_patch()) +
+                   "\treplace=" + std::to_string(p->replace) + "\tstack_order=" +
+                   std::to_string(patch_stack_order(p)) + "\tforced=" + std::to_string(p->forced) +
+                   "\tfile=" + (p->mod ? p->mod->path : ""));
+  for (auto& o : p->objs) {
+    r.data.push_back("object=" + o->name + "\tpatch=" + p->name + "\tpatched=" + std::to_string(o->patched) +
+                     "\tloaded=" + std::to_string(o->loaded));
+    for (auto& f : o->funcs)
+      r.data.push_back("func=" + f->old_name + "," + std::to_string(f->old_sympos ? f->old_sympos : 1) +
+                       "\tobject=" + o->name + "\tpatch=" + p->name + "\told=" + hex(f->old_addr) +
+                       "\tnew=" + hex(f->new_addr) + "\tnop=" + std::to_string(f->nop) +
+                       "\tpatched=" + std::to_string(f->patched));
+  }
+}
+
+Status cmd_list(Reply& r) {
+  for (Patch* p : klp_patches()) list_patch(p, r);
+  for (auto& m : modules())
+    r.data.push_back("module=" + m->name + "\tfile=" + m->path + "\tpatch=" + (m->patch ? "active" : "none") +
+                     "\tforced=" + std::to_string(m->forced));
+  return Status::ok();
+}
+
+Status cmd_sys(const Args& a, Reply& r) {
+  if (a.size() == 2) {
+    UKLP_ASSIGN_OR_RETURN(std::string v, sys_read(a[1]));
+    r.data.push_back(v);
+    return Status::ok();
+  }
+  if (a.size() == 3) return sys_write(a[1], a[2]);
+  return error(EINVAL, "sys: PATH [VALUE] expected");
+}
+
+void tree_lines(Reply& r) {
+  for (Patch* p : klp_patches()) {
+    std::string base = "livepatch/" + p->name + "/";
+    for (const char* attr : {"enabled", "transition", "replace", "stack_order"})
+      r.data.push_back(base + attr + "=" + *sys_read(base + attr));
+    for (auto& o : p->objs) {
+      r.data.push_back(base + o->name + "/patched=" + std::to_string(o->patched));
+      for (auto& f : o->funcs)
+        r.data.push_back(base + o->name + "/" + f->old_name + "," + std::to_string(f->old_sympos ? f->old_sympos : 1) + "/");
+    }
+  }
+  for (auto& m : modules())
+    for (const Param& p : m->params)
+      if (p.perm & 0444) r.data.push_back("module/" + m->name + "/parameters/" + p.name + "=" + param_get(p).value());
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.')
+        r.data.push_back(std::string("task/") + e->d_name + "/patch_state=" + std::to_string(threads_patch_state()));
+    closedir(d);
+  }
+}
+
+Status cmd_dmesg(Reply& r) {
+  for (auto& l : log_snapshot()) r.data.push_back(l);
+  return Status::ok();
+}
+
+Status cmd_info(Reply& r) {
+  r.data.push_back("pid=" + std::to_string(getpid()));
+  r.data.push_back("runtime_version=0.1.0");
+  r.data.push_back("signal=" + std::to_string(runtime_signal()));
+  r.data.push_back("consistency=all-threads-at-once");
+  return Status::ok();
+}
+
+Status dispatch(const Args& a, int fd, Reply& r) {
+  const std::string& cmd = a[0];
+  if (cmd == "load") return cmd_load(a, fd, r);
+  if (cmd == "disable") return cmd_disable(a, r);
+  if (cmd == "unload") return cmd_unload(a, r);
+  if (cmd == "list") return cmd_list(r);
+  if (cmd == "sys") return cmd_sys(a, r);
+  if (cmd == "tree") { tree_lines(r); return Status::ok(); }
+  if (cmd == "dmesg") return cmd_dmesg(r);
+  if (cmd == "info") return cmd_info(r);
+  return error(EINVAL, "unknown command '" + cmd + "'");
+}
+
+bool peer_allowed(int sock) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  return cred.uid == 0 || cred.uid == geteuid();
+}
+
+void serve(int sock) {
+  Reply r{sock, {}};
+  if (!peer_allowed(sock)) {
+    r.send_line("error", std::to_string(EACCES) + "\tonly root or the process's own user may control it");
+    return;
+  }
+  std::string buffer, line;
+  int fd = -1;
+  Status s = protocol::read_line(sock, buffer, line, &fd);
+  if (!s) return;
+  Args a = protocol::split_fields(line);
+  {
+    std::lock_guard lock(klp_mutex());
+    set_log_sink([&](const std::string& l) { r.send_line("log", l); });
+    s = a.empty() || a[0].empty() ? error(EINVAL, "empty request") : dispatch(a, fd, r);
+    set_log_sink(nullptr);
+  }
+  if (fd >= 0) close(fd);
+  for (auto& d : r.data) r.send_line("data", d);
+  if (s)
+    (void)protocol::send_all(sock, "ok\n");
+  else
+    r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
+}
+
+void* control_main(void*) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  while (true) {
+    int c = accept4(g_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EBADF || errno == EINVAL) return nullptr;
+      continue;
+    }
+    serve(c);
+    close(c);
+  }
+}
+
+void after_fork_child() {
+  if (g_listen_fd >= 0) close(g_listen_fd);
+  g_listen_fd = -1;
+  (void)control_start();
+}
+
+}  // namespace
+
+Status control_start() {
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return error(errno, "cannot create the control socket");
+  socklen_t len;
+  sockaddr_un addr = protocol::address(getpid(), &len);
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(s, 16) != 0) {
+    int e = errno;
+    close(s);
+    return error(e, "cannot bind the control socket @uklp/" + std::to_string(getpid()));
+  }
+  g_listen_fd = s;
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&t, &attr, control_main, nullptr);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    close(s);
+    g_listen_fd = -1;
+    return error(rc, "cannot start the control thread");
+  }
+  pthread_setname_np(t, "uklp-control");
+  static bool atfork_done = false;
+  if (!atfork_done) {
+    pthread_atfork(nullptr, nullptr, after_fork_child);
+    atfork_done = true;
+  }
+  return Status::ok();
+}
+
+}  // namespace uklp::rt

@@ -1,0 +1,285 @@
+// core.cc: see core.h. Follows kernel/livepatch/core.c: klp_enable_patch()
+// checks in the kernel's order with the kernel's error codes, builds the
+// internal twins (init), resolves every function (init_object_loaded), and
+// only then starts changing the process (__klp_enable_patch), so a failure
+// before that point changes nothing, and one after it is rolled back by
+// cancelling the transition.
+#include "core.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "callbacks.h"
+#include "loader.h"
+#include "log.h"
+#include "redirect.h"
+#include "symbols.h"
+#include "transition.h"
+
+namespace uklp::rt {
+namespace {
+
+constexpr size_t kKsymNameLen = 512;
+
+bool is_patch_compatible(const klp_patch* patch);
+
+Status init_func(Object* obj, Func* func, std::set<std::string>& names) {
+  if (func->kf && !func->kf->old_name) return error(EINVAL, "a func of object '" + obj->name + "' has no old_name");
+  if (func->kf && !func->kf->new_func && !func->nop)
+    return error(EINVAL, "func '" + func->old_name + "' has no new_func");
+  if (func->old_name.size() >= kKsymNameLen) return error(EINVAL, "old_name too long");
+  std::string key = func->old_name + "," + std::to_string(func->old_sympos ? func->old_sympos : 1);
+  if (!names.insert(key).second)
+    return error(EEXIST, "function '" + key + "' appears twice in object '" + obj->name + "'");
+  return Status::ok();
+}
+
+Status init_object_loaded(Patch* patch, Object* obj) {
+  UKLP_ASSIGN_OR_RETURN(LoadedObject lo, find_object(obj->is_main ? nullptr : obj->name.c_str()));
+  for (auto& func : obj->funcs) {
+    auto sym = lookup_symbol(lo, func->old_name, func->old_sympos);
+    if (!sym) {
+      klp_log(Level::err, "%s", sym.status().message().c_str());
+      return sym.status();
+    }
+    func->old_addr = sym->address;
+    func->old_size = sym->size;
+    if (!func->old_size) {
+      klp_log(Level::err, "kallsyms size lookup failed for '%s'", func->old_name.c_str());
+      return error(ENOENT, "kallsyms size lookup failed for '" + func->old_name + "'");
+    }
+    if (func->nop) func->new_addr = func->old_addr;
+    auto size = func->nop ? Result<uint64_t>(func->old_size) : module_symbol_size(patch->mod, func->new_addr);
+    if (!size) {
+      klp_log(Level::err, "kallsyms size lookup failed for '%s' replacement", func->old_name.c_str());
+      return error(ENOENT, "kallsyms size lookup failed for '" + func->old_name + "' replacement");
+    }
+    func->new_size = *size;
+    func->sync_public();
+  }
+  return Status::ok();
+}
+
+Status init_object(Patch* patch, Object* obj) {
+  if (!obj->is_main && obj->name.size() >= MODULE_NAME_LEN)
+    return error(EINVAL, "object name '" + obj->name + "' too long");
+  for (auto& other : patch->objs)
+    if (other.get() != obj && other->name == obj->name)
+      return error(EEXIST, "object '" + obj->name + "' appears twice in patch '" + patch->name + "'");
+  std::set<std::string> names;
+  for (auto& func : obj->funcs) UKLP_TRY(init_func(obj, func.get(), names));
+  obj->loaded = find_object(obj->is_main ? nullptr : obj->name.c_str()).is_ok();
+  if (obj->loaded) UKLP_TRY(init_object_loaded(patch, obj));
+  return Status::ok();
+}
+
+std::unique_ptr<Patch> build_patch(klp_patch* kp, Module* mod) {
+  auto patch = std::make_unique<Patch>();
+  patch->kp = kp;
+  patch->mod = mod;
+  patch->name = mod->name;
+  patch->replace = kp->replace;
+  klp_object* ko;
+  klp_for_each_object_static(kp, ko) {
+    auto obj = std::make_unique<Object>();
+    obj->ko = ko;
+    obj->patch = patch.get();
+    obj->is_main = ko->name == nullptr;
+    obj->name = object_display_name(ko->name);
+    klp_func* kf;
+    klp_for_each_func_static(ko, kf) {
+      auto func = std::make_unique<Func>();
+      func->kf = kf;
+      func->obj = obj.get();
+      func->old_name = kf->old_name ? kf->old_name : "";
+      func->old_sympos = kf->old_sympos;
+      func->new_addr = reinterpret_cast<uintptr_t>(kf->new_func);
+      obj->funcs.push_back(std::move(func));
+    }
+    patch->objs.push_back(std::move(obj));
+  }
+  return patch;
+}
+
+Status patch_object(Object* obj) {
+  for (auto& func : obj->funcs) {
+    Status s = site_push_func(func.get(), obj->name);
+    if (!s) {
+      for (auto& f : obj->funcs)
+        if (f->patched) site_pop_func(f.get());
+      return s;
+    }
+  }
+  obj->patched = true;
+  return Status::ok();
+}
+
+// __klp_enable_patch: pre_patch and patching interleaved per object.
+Status enable_patch(Patch* patch) {
+  if (klp_transition_patch()) return error(EBUSY, "another patch is in transition");
+  klp_log(Level::notice, "enabling patch '%s'", patch->name.c_str());
+  klp_init_transition(patch, KLP_TRANSITION_PATCHED);
+  for (auto& obj : patch->objs) {
+    if (!obj->loaded) continue;
+    int ret = klp_pre_patch_callback(obj.get());
+    if (ret) {
+      klp_log(Level::warning, "pre-patch callback failed for object '%s'", obj->name.c_str());
+      klp_log(Level::warning, "failed to enable patch '%s'", patch->name.c_str());
+      klp_cancel_transition();
+      return error(ret < 0 ? -ret : EINVAL, "pre-patch callback failed for object '" + obj->name + "'");
+    }
+    Status s = patch_object(obj.get());
+    if (!s) {
+      klp_log(Level::warning, "failed to patch object '%s'", obj->name.c_str());
+      klp_log(Level::warning, "failed to enable patch '%s'", patch->name.c_str());
+      klp_cancel_transition();
+      return s;
+    }
+  }
+  klp_start_transition();
+  patch->enabled = true;
+  patch->kp->enabled = true;
+  klp_try_complete_transition();
+  return Status::ok();
+}
+
+Status do_enable(klp_patch* kp) {
+  if (!kp || !kp->mod || !kp->objs) return error(EINVAL, "patch, its mod and its objs must be set");
+  klp_object* ko;
+  klp_for_each_object_static(kp, ko) if (!ko->funcs) return error(EINVAL, "an object has no funcs");
+  Module* mod = module_of(kp->mod);
+  if (!mod || !mod->livepatch) {
+    klp_log(Level::err, "module %s is not marked as a livepatch module", mod ? mod->name.c_str() : "(unknown)");
+    return error(EINVAL, "module is not marked as a livepatch module");
+  }
+  if (!is_patch_compatible(kp)) {
+    klp_log(Level::err, "Livepatch patch (%s) is not compatible with the already installed livepatches.",
+            mod->name.c_str());
+    return error(EINVAL, "patch '" + mod->name + "' is not compatible with the already installed livepatches");
+  }
+  if (mod->patch || find_patch(mod->name)) return error(EEXIST, "patch '" + mod->name + "' already exists");
+  auto owned = build_patch(kp, mod);
+  Patch* patch = owned.get();
+  for (auto& obj : patch->objs) {
+    Status s = init_object(patch, obj.get());
+    if (!s) return s;
+  }
+  klp_patches().push_back(owned.release());
+  mod->patch = patch;
+  Status s = enable_patch(patch);
+  if (!s) free_patch(patch);
+  return s;
+}
+
+Status disable_patch(Patch* patch) {
+  if (klp_transition_patch()) return error(EBUSY, "patch '" + klp_transition_patch()->name + "' is in transition");
+  klp_init_transition(patch, KLP_TRANSITION_UNPATCHED);
+  for (auto& obj : patch->objs)
+    if (obj->patched) klp_pre_unpatch_callback(obj.get());
+  klp_start_transition();
+  patch->enabled = false;
+  patch->kp->enabled = false;
+  klp_try_complete_transition();
+  return Status::ok();
+}
+
+const klp_state* find_state(const klp_patch* p, unsigned long id) {
+  for (const klp_state* s = p->states; s && s->id; ++s)
+    if (s->id == id) return s;
+  return nullptr;
+}
+
+bool is_patch_compatible(const klp_patch* patch) {
+  for (Patch* old : klp_patches()) {
+    for (const klp_state* os = old->kp->states; os && os->id; ++os) {
+      const klp_state* s = find_state(patch, os->id);
+      if (!s ? patch->replace : s->version < os->version) return false;
+    }
+  }
+  return true;
+}
+
+Status g_last_enable_status;
+
+}  // namespace
+
+void Func::sync_public() {
+  if (!kf) return;
+  kf->old_func = reinterpret_cast<void*>(old_addr);
+  kf->old_size = old_size;
+  kf->new_size = new_size;
+  kf->nop = nop;
+  kf->patched = patched;
+  kf->transition = transition;
+}
+
+std::recursive_mutex& klp_mutex() {
+  static auto* mu = new std::recursive_mutex();
+  return *mu;
+}
+
+std::vector<Patch*>& klp_patches() {
+  static auto* v = new std::vector<Patch*>();
+  return *v;
+}
+
+Patch* find_patch(const std::string& name) {
+  for (Patch* p : klp_patches())
+    if (p->name == name) return p;
+  return nullptr;
+}
+
+std::string object_display_name(const char* klp_name) {
+  return klp_name ? std::string(klp_name) : std::string(kMainObjectName);
+}
+
+void free_patch(Patch* patch) {
+  auto& v = klp_patches();
+  v.erase(std::remove(v.begin(), v.end(), patch), v.end());
+  if (patch->mod && patch->mod->patch == patch) {
+    patch->mod->patch = nullptr;
+    if (patch->forced) patch->mod->forced = true;
+  }
+  for (auto& obj : patch->objs)
+    if (obj->ko) obj->ko->patched = false;
+  delete patch;
+}
+
+Status patch_set_enabled(Patch* patch, bool enabled) {
+  if (patch->enabled == enabled)
+    return error(EINVAL, "patch '" + patch->name + "' is already " + (enabled ? "enabled" : "disabled"));
+  if (patch == klp_transition_patch()) {
+    klp_reverse_transition();
+    return Status::ok();
+  }
+  if (!enabled) return disable_patch(patch);
+  return error(EINVAL, "a disabled patch cannot be enabled again; unload and load it");
+}
+
+Status patch_force(Patch* patch) {
+  if (patch != klp_transition_patch()) return error(EINVAL, "patch '" + patch->name + "' is not in transition");
+  klp_force_transition();
+  return Status::ok();
+}
+
+int patch_stack_order(const Patch* patch) {
+  int n = 0;
+  for (Patch* p : klp_patches()) {
+    ++n;
+    if (p == patch) break;
+  }
+  return n;
+}
+
+// Called by klp_enable_patch; the Status is kept for the loader's message.
+Status last_enable_status() { return g_last_enable_status; }
+
+}  // namespace uklp::rt
+
+extern "C" UKLP_EXPORT int klp_enable_patch(struct klp_patch* patch) {
+  std::lock_guard lock(uklp::rt::klp_mutex());
+  uklp::Status s = uklp::rt::do_enable(patch);
+  uklp::rt::g_last_enable_status = s;
+  return s.is_ok() ? 0 : -s.code();
+}

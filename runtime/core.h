@@ -1,0 +1,83 @@
+// core.h: patches, objects and funcs: the runtime's twins of the patch
+// author's struct klp_patch / klp_object / klp_func, and their life cycle
+// (enable, disable, free), after kernel/livepatch/core.c.
+//
+// Every function here runs on the control thread with klp_mutex held
+// (module_init of a patch module runs there too, so klp_enable_patch()
+// finds the mutex already held by its loader).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "result.h"
+#include "uklp/livepatch.h"
+
+namespace uklp::rt {
+
+struct Module;
+struct Object;
+struct Patch;
+class Site;
+
+struct Func {
+  klp_func* kf = nullptr;      // the author's struct (nullptr for a dynamic nop)
+  Object* obj = nullptr;
+  std::string old_name;
+  unsigned long old_sympos = 0;
+  uintptr_t old_addr = 0, new_addr = 0;
+  uint64_t old_size = 0, new_size = 0;
+  bool nop = false;
+  bool patched = false;     // on its site's func stack
+  bool transition = false;  // being applied or reverted
+  Site* site = nullptr;
+  void sync_public();       // mirrors the internal fields into *kf
+};
+
+struct Object {
+  klp_object* ko = nullptr;  // nullptr for a dynamic object (atomic replace)
+  Patch* patch = nullptr;
+  std::string name;          // "main" or the library name
+  bool is_main = false;
+  bool loaded = false;
+  bool patched = false;
+  bool dynamic = false;
+  std::vector<std::unique_ptr<Func>> funcs;
+};
+
+struct Patch {
+  klp_patch* kp = nullptr;
+  Module* mod = nullptr;
+  std::string name;
+  bool enabled = false;
+  bool forced = false;
+  bool replace = false;
+  std::vector<std::unique_ptr<Object>> objs;
+};
+
+// The klp mutex: serializes every change to patches, sites and transitions.
+std::recursive_mutex& klp_mutex();
+
+// Active patches (enabled or in transition), oldest first.
+std::vector<Patch*>& klp_patches();
+Patch* find_patch(const std::string& name);
+
+// enabled_store / force_store of the kernel's sysfs, for the control tree.
+Status patch_set_enabled(Patch* patch, bool enabled);
+Status patch_force(Patch* patch);
+int patch_stack_order(const Patch* patch);
+
+// Frees a patch whose unpatching transition completed (or that failed to
+// enable): drops it from klp_patches and from its module.
+void free_patch(Patch* patch);
+
+std::string object_display_name(const char* klp_name);
+
+// The detailed result of the last klp_enable_patch() (its C return value
+// only carries the errno), for the loader's error message.
+Status last_enable_status();
+
+}  // namespace uklp::rt

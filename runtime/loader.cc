@@ -1,0 +1,383 @@
+// loader.cc: see loader.h. Loading a patch module, in order:
+//   1. read_module_file      parse the ELF from the passed descriptor
+//   2. check_modinfo         .modinfo must say livepatch=Y (kernel message)
+//   3. check_targets         .uklp.targets build-ids = the running objects'
+//   4. resolve_klp_relocs    every .klp.sym of a loaded object, by sympos
+//   5. open_module           dlopen("/proc/self/fd/N"), hidden from kallsyms
+//   6. apply_klp_relocs      write S + A into the module's GOT slots
+//   7. set_params            module_param values given at load
+//   8. run module_init       which calls klp_enable_patch()
+// Steps 1-4 run no code of the module and change nothing in the process;
+// any failure after step 5 closes the module again.
+#include "loader.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <climits>
+#include <cstring>
+
+#include "klp_names.h"
+#include "log.h"
+#include "symbols.h"
+#include "text_poke.h"
+
+namespace uklp::rt {
+namespace {
+
+Module* g_loading = nullptr;
+
+struct KlpWrite {
+  uintptr_t offset;  // link-time address in the module
+  uint64_t value;
+};
+
+Status check_modinfo(Module* mod) {
+  const elf::Section* s = mod->elf->section(".modinfo");
+  if (s) {
+    UKLP_ASSIGN_OR_RETURN(auto data, mod->elf->section_data(*s));
+    std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
+    size_t pos = 0;
+    while (pos < all.size()) {
+      size_t end = all.find('\0', pos);
+      if (end == std::string_view::npos) end = all.size();
+      std::string_view entry = all.substr(pos, end - pos);
+      size_t eq = entry.find('=');
+      if (eq != std::string_view::npos)
+        mod->modinfo.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+      pos = end + 1;
+    }
+  }
+  for (auto& [k, v] : mod->modinfo)
+    if (k == "livepatch" && v == "Y") mod->livepatch = true;
+  if (!mod->livepatch) {
+    klp_log(Level::err, "module %s is not marked as a livepatch module", mod->name.c_str());
+    return error(EINVAL, "module " + mod->name + " is not marked as a livepatch module (MODULE_INFO(livepatch, \"Y\"))");
+  }
+  return Status::ok();
+}
+
+Status check_targets(Module* mod) {
+  const elf::Section* s = mod->elf->section(klp::kTargetsSection);
+  if (!s)
+    return error(ENOEXEC, "patch module '" + mod->path +
+                              "' is not bound to a target build (no .uklp.targets: build it with "
+                              "uklp_add_patch_module or run uklp-klp-convert on it)");
+  UKLP_ASSIGN_OR_RETURN(auto data, mod->elf->section_data(*s));
+  std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
+  while (!all.empty()) {
+    size_t nl = all.find('\n');
+    std::string_view line = all.substr(0, nl);
+    all = nl == std::string_view::npos ? std::string_view() : all.substr(nl + 1);
+    size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) return error(ENOEXEC, "malformed .uklp.targets line in '" + mod->path + "'");
+    std::string obj(line.substr(0, tab)), id(line.substr(tab + 1));
+    auto lo = find_object(obj.c_str());
+    if (!lo) continue;  // not loaded: checked when it loads
+    if (lo->build_id != id)
+      return error(ENOEXEC, "patch module '" + mod->name + "' was built for " + obj + " with build-id " + id +
+                                ", but the process runs build-id " +
+                                (lo->build_id.empty() ? std::string("(none)") : lo->build_id));
+  }
+  return Status::ok();
+}
+
+Result<uint64_t> resolve_klp_sym(const Module* mod, const elf::Section& symtab, unsigned index,
+                                 const std::string& section_object) {
+  UKLP_ASSIGN_OR_RETURN(elf::Symbol sym, mod->elf->symbol(symtab, index));
+  if (sym.sym.st_shndx != klp::SHN_LIVEPATCH)
+    return error(EINVAL, "symbol '" + std::string(sym.name) + "' is not marked as a livepatch symbol");
+  UKLP_ASSIGN_OR_RETURN(klp::KlpSymName ks, klp::parse_sym_name(sym.name));
+  if (ks.object != section_object)
+    return error(EINVAL, "symbol '" + std::string(sym.name) + "' of object '" + ks.object +
+                             "' in a relocation section of object '" + section_object + "'");
+  UKLP_ASSIGN_OR_RETURN(LoadedObject lo, find_object(ks.object.c_str()));
+  auto info = lookup_symbol(lo, ks.name, ks.sympos);
+  if (!info) {
+    klp_log(Level::err, "%s", info.status().message().c_str());
+    return info.status();
+  }
+  return uint64_t(info->address);
+}
+
+// Resolves the klp relocations of every loaded object (kernel: the
+// vmlinux ones at module load, a module's at klp_init_object_loaded).
+Result<std::vector<KlpWrite>> resolve_klp_relocs(const Module* mod) {
+  std::vector<KlpWrite> writes;
+  for (const elf::Section& s : mod->elf->sections()) {
+    if (!(s.hdr.sh_flags & klp::SHF_RELA_LIVEPATCH)) continue;
+    UKLP_ASSIGN_OR_RETURN(klp::RelaSectionName rn, klp::parse_rela_section_name(s.name));
+    if (!find_object(rn.object.c_str())) continue;  // applied when the library loads (issue 4)
+    const elf::Section* symtab = mod->elf->section_by_index(s.hdr.sh_link);
+    if (!symtab || symtab->hdr.sh_type != SHT_SYMTAB)
+      return error(EINVAL, "relocation section '" + std::string(s.name) + "' has no symbol table");
+    UKLP_ASSIGN_OR_RETURN(auto relas, mod->elf->relocations(s));
+    for (const Elf64_Rela& r : relas) {
+      if (ELF64_R_TYPE(r.r_info) != R_X86_64_64)
+        return error(EINVAL, "unsupported relocation type " + std::to_string(ELF64_R_TYPE(r.r_info)) + " in '" +
+                                 std::string(s.name) + "'");
+      UKLP_ASSIGN_OR_RETURN(uint64_t value, resolve_klp_sym(mod, *symtab, ELF64_R_SYM(r.r_info), rn.object));
+      writes.push_back({r.r_offset, value + uint64_t(r.r_addend)});
+    }
+  }
+  return writes;
+}
+
+// The writes must land inside the module's own writable PT_LOAD segments.
+Status check_write_targets(const Module* mod, const std::vector<KlpWrite>& writes) {
+  auto phdrs = mod->elf->program_headers();
+  for (const KlpWrite& w : writes) {
+    bool ok = false;
+    for (const auto& ph : phdrs)
+      if (ph.p_type == PT_LOAD && w.offset >= ph.p_vaddr && w.offset + 8 <= ph.p_vaddr + ph.p_memsz) ok = true;
+    if (!ok) return error(EINVAL, "klp relocation outside the module's segments");
+  }
+  return Status::ok();
+}
+
+Status open_module(Module* mod, int fd) {
+  mod->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (mod->fd < 0) return error(errno, "cannot keep the descriptor of '" + mod->path + "'");
+  std::string path = "/proc/self/fd/" + std::to_string(mod->fd);
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char* e = dlerror();
+    close(mod->fd);
+    mod->fd = -1;
+    return error(ENOEXEC, "cannot load '" + mod->path + "': " + (e ? e : "dlopen failed"));
+  }
+  link_map* lm = nullptr;
+  dlinfo(h, RTLD_DI_LINKMAP, &lm);
+  mod->handle = h;
+  mod->bias = lm ? lm->l_addr : 0;
+  hide_object(mod->bias + mod->elf->program_headers().front().p_vaddr);
+  return Status::ok();
+}
+
+Status apply_klp_relocs(Module* mod, const std::vector<KlpWrite>& writes) {
+  for (const KlpWrite& w : writes) {
+    uint64_t v = w.value;
+    UKLP_TRY(data_poke(mod->bias + w.offset, {reinterpret_cast<const uint8_t*>(&v), sizeof v}));
+  }
+  return Status::ok();
+}
+
+Status find_entry_points(Module* mod) {
+  mod->this_module = static_cast<struct module*>(dlsym(mod->handle, "__this_module"));
+  if (!mod->this_module) return error(ENOEXEC, "patch module '" + mod->path + "' has no __this_module (include <uklp/livepatch.h>)");
+  snprintf(mod->this_module->name, sizeof mod->this_module->name, "%s", mod->name.c_str());
+  if (auto* p = static_cast<void (**)()>(dlsym(mod->handle, "uklp_module_exit"))) mod->exit_fn = *p;
+  const elf::Section* ps = mod->elf->section("uklp_param");
+  if (ps) {
+    size_t n = ps->hdr.sh_size / sizeof(uklp_param_desc);
+    auto* desc = reinterpret_cast<const uklp_param_desc*>(mod->bias + ps->hdr.sh_addr);
+    for (size_t i = 0; i < n; ++i) mod->params.push_back({desc[i].name, desc[i].type, desc[i].perm, desc[i].arg});
+  }
+  return Status::ok();
+}
+
+Status set_params(Module* mod, const std::vector<std::string>& kvs) {
+  for (const std::string& kv : kvs) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq), value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    const Param* found = nullptr;
+    for (const Param& p : mod->params)
+      if (p.name == key) found = &p;
+    if (!found) return error(ENOENT, "unknown parameter '" + key + "' of module " + mod->name);
+    if (eq == std::string::npos && found->type != UKLP_PARAM_bool)
+      return error(EINVAL, "parameter '" + key + "' needs a value");
+    UKLP_TRY(param_set(*found, eq == std::string::npos ? "1" : value));
+  }
+  return Status::ok();
+}
+
+Status run_init(Module* mod) {
+  auto* init = static_cast<int (**)()>(dlsym(mod->handle, "uklp_module_init"));
+  if (!init || !*init) return Status::ok();  // a module without init loads and does nothing
+  g_loading = mod;
+  int ret = (*init)();
+  g_loading = nullptr;
+  if (ret == 0) return Status::ok();
+  Status s = last_enable_status();
+  if (!s.is_ok() && s.code() == -ret) return s;
+  return error(ret < 0 ? -ret : EINVAL, "module_init of '" + mod->name + "' failed");
+}
+
+void close_module(Module* mod) {
+  if (mod->handle) {
+    unhide_object(mod->bias + mod->elf->program_headers().front().p_vaddr);
+    dlclose(mod->handle);
+    mod->handle = nullptr;
+  }
+  if (mod->fd >= 0) close(mod->fd);
+  mod->fd = -1;
+}
+
+Status load_steps(Module* mod, const LoadRequest& req) {
+  UKLP_ASSIGN_OR_RETURN(mod->elf, elf::ElfFile::open_fd(req.fd, req.path));
+  if (mod->elf->header().e_type != ET_DYN || mod->elf->program_headers().empty())
+    return error(ENOEXEC, "'" + req.path + "' is not an ELF shared object");
+  UKLP_TRY(check_modinfo(mod));
+  UKLP_TRY(check_targets(mod));
+  UKLP_ASSIGN_OR_RETURN(auto writes, resolve_klp_relocs(mod));
+  UKLP_TRY(check_write_targets(mod, writes));
+  UKLP_TRY(open_module(mod, req.fd));
+  Status s = apply_klp_relocs(mod, writes);
+  if (s) s = find_entry_points(mod);
+  if (s) s = set_params(mod, req.params);
+  if (s) s = run_init(mod);
+  if (!s) close_module(mod);
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<Module>>& modules() {
+  static auto* v = new std::vector<std::unique_ptr<Module>>();
+  return *v;
+}
+
+Module* find_module(const std::string& name) {
+  for (auto& m : modules())
+    if (m->name == name) return m.get();
+  return nullptr;
+}
+
+Module* module_of(const struct module* m) {
+  if (g_loading && g_loading->this_module == m) return g_loading;
+  for (auto& mod : modules())
+    if (mod->this_module == m) return mod.get();
+  return nullptr;
+}
+
+Module* loading_module() { return g_loading; }
+
+Status load_module(const LoadRequest& req) {
+  if (req.name.empty() || req.name.size() >= MODULE_NAME_LEN)
+    return error(EINVAL, "bad module name '" + req.name + "'");
+  if (find_module(req.name)) return error(EEXIST, "module '" + req.name + "' is already loaded");
+  auto mod = std::make_unique<Module>();
+  mod->name = req.name;
+  mod->path = req.path;
+  UKLP_TRY(load_steps(mod.get(), req));
+  modules().push_back(std::move(mod));
+  return Status::ok();
+}
+
+Status unload_module(const std::string& name) {
+  Module* mod = find_module(name);
+  if (!mod) return error(ENOENT, "module '" + name + "' is not loaded");
+  if (mod->forced)
+    return error(EBUSY, "module '" + name + "' took part in a forced transition and can never be unloaded");
+  if (mod->patch)
+    return error(EBUSY, "patch '" + name + "' is still " +
+                            (mod->patch->enabled ? "enabled; disable it first" : "in transition"));
+  if (mod->exit_fn) mod->exit_fn();
+  close_module(mod);
+  auto& v = modules();
+  for (auto it = v.begin(); it != v.end(); ++it)
+    if (it->get() == mod) {
+      v.erase(it);
+      break;
+    }
+  return Status::ok();
+}
+
+Result<uint64_t> module_symbol_size(const Module* mod, uintptr_t addr) {
+  uint64_t size = 0;
+  bool found = false;
+  Status s = mod->elf->for_each_symbol(SHT_SYMTAB, [&](const elf::Symbol& sym) {
+    if (sym.defined() && sym.sym.st_shndx != klp::SHN_LIVEPATCH && mod->bias + sym.sym.st_value == addr &&
+        sym.sym.st_size) {
+      size = sym.sym.st_size;
+      found = true;
+      return false;
+    }
+    return true;
+  });
+  if (!s) return s;
+  if (!found) return error(ENOENT, "no symbol with a size at the replacement function");
+  return size;
+}
+
+Result<std::string> param_get(const Param& p) {
+  char buf[64];
+  switch (p.type) {
+    case UKLP_PARAM_int: snprintf(buf, sizeof buf, "%d", *static_cast<int*>(p.arg)); break;
+    case UKLP_PARAM_uint: snprintf(buf, sizeof buf, "%u", *static_cast<unsigned*>(p.arg)); break;
+    case UKLP_PARAM_long: snprintf(buf, sizeof buf, "%ld", *static_cast<long*>(p.arg)); break;
+    case UKLP_PARAM_ulong: snprintf(buf, sizeof buf, "%lu", *static_cast<unsigned long*>(p.arg)); break;
+    case UKLP_PARAM_short: snprintf(buf, sizeof buf, "%hd", *static_cast<short*>(p.arg)); break;
+    case UKLP_PARAM_ushort: snprintf(buf, sizeof buf, "%hu", *static_cast<unsigned short*>(p.arg)); break;
+    case UKLP_PARAM_bool: snprintf(buf, sizeof buf, "%c", *static_cast<bool*>(p.arg) ? 'Y' : 'N'); break;
+    case UKLP_PARAM_charp: {
+      const char* s = *static_cast<char**>(p.arg);
+      return std::string(s ? s : "(null)");
+    }
+    default: return error(EINVAL, "parameter '" + p.name + "' has an unknown type");
+  }
+  return std::string(buf);
+}
+
+namespace {
+template <typename T>
+Status parse_integer(const Param& p, const std::string& v, T lo, T hi, bool is_signed) {
+  errno = 0;
+  char* end = nullptr;
+  if (v.empty()) return error(EINVAL, "empty value for parameter '" + p.name + "'");
+  if (is_signed) {
+    long long x = strtoll(v.c_str(), &end, 0);
+    if (errno || *end || x < (long long)lo || x > (long long)hi) return error(EINVAL, "invalid value '" + v + "' for parameter '" + p.name + "'");
+    *static_cast<T*>(p.arg) = T(x);
+  } else {
+    if (v[0] == '-') return error(EINVAL, "invalid value '" + v + "' for parameter '" + p.name + "'");
+    unsigned long long x = strtoull(v.c_str(), &end, 0);
+    if (errno || *end || x > (unsigned long long)hi) return error(EINVAL, "invalid value '" + v + "' for parameter '" + p.name + "'");
+    *static_cast<T*>(p.arg) = T(x);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<bool> kstrtobool(const std::string& v) {
+  if (v.empty()) return error(EINVAL, "empty boolean");
+  switch (v[0]) {
+    case 'y': case 'Y': case 't': case 'T': case '1': return true;
+    case 'n': case 'N': case 'f': case 'F': case '0': return false;
+    case 'o': case 'O':
+      if (v.size() > 1 && (v[1] == 'n' || v[1] == 'N')) return true;
+      if (v.size() > 1 && (v[1] == 'f' || v[1] == 'F')) return false;
+      break;
+    default: break;
+  }
+  return error(EINVAL, "invalid boolean '" + v + "'");
+}
+
+Status param_set(const Param& p, const std::string& v) {
+  switch (p.type) {
+    case UKLP_PARAM_int: return parse_integer<int>(p, v, INT_MIN, INT_MAX, true);
+    case UKLP_PARAM_uint: return parse_integer<unsigned>(p, v, 0, UINT_MAX, false);
+    case UKLP_PARAM_long: return parse_integer<long>(p, v, LONG_MIN, LONG_MAX, true);
+    case UKLP_PARAM_ulong: return parse_integer<unsigned long>(p, v, 0, ULONG_MAX, false);
+    case UKLP_PARAM_short: return parse_integer<short>(p, v, SHRT_MIN, SHRT_MAX, true);
+    case UKLP_PARAM_ushort: return parse_integer<unsigned short>(p, v, 0, USHRT_MAX, false);
+    case UKLP_PARAM_bool: {
+      UKLP_ASSIGN_OR_RETURN(bool b, kstrtobool(v));
+      *static_cast<bool*>(p.arg) = b;
+      return Status::ok();
+    }
+    case UKLP_PARAM_charp: {
+      // Like the kernel's param_set_charp, the old string is not freed if it
+      // was the module's own initial value; ours are kept for the process's life.
+      *static_cast<char**>(p.arg) = strdup(v.c_str());
+      return Status::ok();
+    }
+    default: return error(EINVAL, "parameter '" + p.name + "' has an unknown type");
+  }
+}
+
+}  // namespace uklp::rt

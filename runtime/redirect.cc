@@ -1,0 +1,228 @@
+// redirect.cc: see redirect.h.
+//
+// Arming a site (the first func pushed):
+//   1. allocate its slot within 2 GiB of the pad and store the target;
+//   2. write the pad's `jmp *slot(%rip)` (no thread executes the pad yet);
+//   3. switch the two entry NOPs to `jmp pad` with text_poke.h's int3
+//      protocol (a thread that traps meanwhile resumes at the pad).
+// Retargeting is one release store to the slot. Disarming (the last func
+// popped) points the slot at the original body, then puts the entry NOPs
+// back with the same protocol. The pad keeps its jump, so a late int3 trap
+// still lands on a valid path. Site records are never freed.
+#include "redirect.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+
+#include "log.h"
+#include "symbols.h"
+#include "text_poke.h"
+
+namespace uklp::rt {
+namespace {
+
+std::map<uintptr_t, Site*>& sites() {
+  static auto* m = new std::map<uintptr_t, Site*>();
+  return *m;
+}
+
+int g_threads_state = KLP_TRANSITION_IDLE;
+
+// Slots: 8-byte cells on pages mapped within 2 GiB of the pads using them.
+struct SlotPage {
+  uintptr_t base = 0;
+  size_t used = 0;
+};
+constexpr size_t kPage = 4096;
+constexpr size_t kSlotsPerPage = kPage / sizeof(uint64_t);
+constexpr int64_t kReach = (int64_t{1} << 31) - 2 * kPage;
+
+std::vector<SlotPage>& slot_pages() {
+  static auto* v = new std::vector<SlotPage>();
+  return *v;
+}
+
+bool within_reach(uintptr_t from, uintptr_t to) {
+  int64_t d = int64_t(to) - int64_t(from);
+  return d > -kReach && d < kReach;
+}
+
+Result<uintptr_t> map_page_near(uintptr_t near) {
+  uintptr_t origin = near & ~(uintptr_t(1 << 20) - 1);
+  for (int64_t step = 1; step < 2000; ++step) {
+    for (int dir : {-1, 1}) {
+      uintptr_t hint = origin + uintptr_t(dir * step * int64_t(1 << 20));
+      void* p = mmap(reinterpret_cast<void*>(hint), kPage, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (p == MAP_FAILED) continue;
+      if (within_reach(near, uintptr_t(p))) return uintptr_t(p);
+      munmap(p, kPage);
+    }
+  }
+  return error(ENOMEM, "no free memory within 2 GiB of the function to hold its jump slot");
+}
+
+Result<std::atomic<uintptr_t>*> alloc_slot(uintptr_t pad) {
+  for (auto& pg : slot_pages()) {
+    if (pg.used < kSlotsPerPage && within_reach(pad, pg.base))
+      return reinterpret_cast<std::atomic<uintptr_t>*>(pg.base + 8 * pg.used++);
+  }
+  UKLP_ASSIGN_OR_RETURN(uintptr_t base, map_page_near(pad));
+  slot_pages().push_back({base, 1});
+  return reinterpret_cast<std::atomic<uintptr_t>*>(base);
+}
+
+std::string hex_bytes(uintptr_t addr, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    char b[4];
+    snprintf(b, sizeof b, "%s%02x", i ? " " : "", reinterpret_cast<const uint8_t*>(addr)[i]);
+    s += b;
+  }
+  return s;
+}
+
+Result<Site*> create_site(Func* func, const std::string& object_name) {
+  UKLP_ASSIGN_OR_RETURN(LoadedObject obj, object_containing(func->old_addr));
+  if (!has_patchable_pad(obj, func->old_addr)) {
+    klp_log(Level::err, "failed to find location for function '%s'", func->old_name.c_str());
+    return error(EINVAL, "function '" + func->old_name + "' in object '" + object_name +
+                             "' has no patchable entry; compile it with -fpatchable-function-entry=16,14");
+  }
+  x86::Entry e;
+  if (x86::classify_entry(func->old_addr, &e) != x86::EntryState::pristine) {
+    klp_log(Level::err, "failed to register ftrace handler for function '%s' (%d)", func->old_name.c_str(), -EBUSY);
+    return error(EBUSY, "the entry of function '" + func->old_name + "' in object '" + object_name +
+                            "' was changed by something else (a debugger breakpoint, a uprobe or another "
+                            "hooking tool?): pad and entry bytes are " +
+                            hex_bytes(func->old_addr - x86::kPadSize, x86::kPadSize + 6));
+  }
+  UKLP_TRY(text_init());
+  UKLP_ASSIGN_OR_RETURN(auto* slot, alloc_slot(e.pad));
+  slot->store(e.continuation(), std::memory_order_release);
+  x86::Writer w(e.pad);
+  if (!w.put_jmp_rip_indirect(uintptr_t(slot))) return error(ENOMEM, "jump slot out of reach");
+  UKLP_TRY(text_poke(e.pad, w.bytes()));
+  auto* site = new Site();
+  site->entry = func->old_addr;
+  site->pad = e;
+  site->slot = slot;
+  sites()[func->old_addr] = site;
+  return site;
+}
+
+// Writes the entry bytes `to` over the current ones with the int3 protocol.
+Status switch_entry(Site* site, std::array<uint8_t, 2> to, bool evict_second_nop) {
+  const uintptr_t at = site->pad.nops;
+  const uint8_t int3 = x86::kInt3;
+  UKLP_TRY(add_trap_redirect(at, site->pad.pad));
+  UKLP_TRY(text_poke(at, {&int3, 1}));
+  if (evict_second_nop) {
+    uintptr_t second = at + 1;
+    Status s = evict_threads_from({&second, 1});
+    if (!s) {
+      (void)text_poke(at, {&site->pad.original[0], 1});  // back to the untouched NOPs
+      return s;
+    }
+  }
+  UKLP_TRY(text_poke(at + 1, {&to[1], 1}));
+  UKLP_TRY(text_poke(at, {&to[0], 1}));
+  return Status::ok();
+}
+
+Status arm(Site* site) {
+  x86::Writer w(site->pad.nops);
+  if (!w.put_jmp_rel8(site->pad.pad)) return error(EINVAL, "pad out of reach");
+  std::array<uint8_t, 2> jmp{w.bytes()[0], w.bytes()[1]};
+  UKLP_TRY(switch_entry(site, jmp, site->pad.kind == x86::EntryKind::gcc_nop_nop));
+  site->armed = true;
+  return Status::ok();
+}
+
+void disarm(Site* site) {
+  site->slot->store(site->pad.continuation(), std::memory_order_release);
+  // No thread can be between the bytes of a 2-byte jump: no eviction.
+  Status s = switch_entry(site, site->pad.original, false);
+  if (!s) klp_log(Level::warning, "cannot restore the entry of function at 0x%" PRIxPTR ": %s", site->entry,
+                  s.describe().c_str());
+  site->armed = false;
+}
+
+uintptr_t select_target(const Site* site) {
+  if (site->stack.empty()) return site->pad.continuation();
+  const Func* chosen = site->stack.back();
+  // klp_ftrace_handler: only the top's transition flag matters.
+  if (chosen->transition && g_threads_state == KLP_TRANSITION_UNPATCHED)
+    chosen = site->stack.size() > 1 ? site->stack[site->stack.size() - 2] : nullptr;
+  if (!chosen || chosen->nop) return site->pad.continuation();
+  return chosen->new_addr;
+}
+
+}  // namespace
+
+int threads_patch_state() { return g_threads_state; }
+void set_threads_patch_state(int state) { g_threads_state = state; }
+
+void site_update(Site* site) {
+  site->slot->store(select_target(site), std::memory_order_release);
+}
+
+void sites_update_all() {
+  for (auto& [addr, site] : sites()) site_update(site);
+}
+
+Status site_push_func(Func* func, const std::string& object_name) {
+  auto it = sites().find(func->old_addr);
+  Site* site = nullptr;
+  if (it != sites().end()) {
+    site = it->second;
+  } else {
+    UKLP_ASSIGN_OR_RETURN(site, create_site(func, object_name));
+  }
+  site->stack.push_back(func);
+  func->site = site;
+  site_update(site);
+  if (!site->armed) {
+    Status s = arm(site);
+    if (!s) {
+      site->stack.pop_back();
+      func->site = nullptr;
+      site_update(site);
+      return s;
+    }
+  }
+  func->patched = true;
+  return Status::ok();
+}
+
+void site_pop_func(Func* func) {
+  Site* site = func->site;
+  if (!site) return;
+  for (auto it = site->stack.begin(); it != site->stack.end(); ++it) {
+    if (*it == func) {
+      site->stack.erase(it);
+      break;
+    }
+  }
+  func->patched = false;
+  func->site = nullptr;
+  if (site->stack.empty()) {
+    if (site->armed) disarm(site);
+  } else {
+    site_update(site);
+  }
+}
+
+Func* site_func_below(const Func* func) {
+  const Site* site = func->site;
+  if (!site) return nullptr;
+  for (size_t i = 0; i < site->stack.size(); ++i)
+    if (site->stack[i] == func) return i ? site->stack[i - 1] : nullptr;
+  return nullptr;
+}
+
+}  // namespace uklp::rt

@@ -1,0 +1,46 @@
+// redirect.h: sites and func stacks, the mechanism that sends a call of an
+// original function to the chosen implementation (the kernel's patch.c plus
+// ftrace). One Site per original function; its func stack holds the funcs
+// of every patch that replaces it, newest on top.
+//
+// At a site's entry the selection is the kernel's klp_ftrace_handler():
+// the top func, unless it is in transition and the calling thread is still
+// unpatched, then the func below it or the original; a nop runs the
+// original. The result is kept in the site's slot, so a call costs a short
+// jump plus one indirect jump (see arch/x86_64/insn.h).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/x86_64/insn.h"
+#include "core.h"
+#include "result.h"
+
+namespace uklp::rt {
+
+class Site {
+ public:
+  uintptr_t entry = 0;              // the function's symbol address
+  x86::Entry pad{};                 // where its pad and entry NOPs are
+  std::atomic<uintptr_t>* slot = nullptr;  // what the pad jumps through
+  std::vector<Func*> stack;         // func_stack: back() is the top
+  bool armed = false;               // entry NOPs replaced by the jump
+};
+
+// The klp_patch_func / klp_unpatch_func of patch.c.
+Status site_push_func(Func* func, const std::string& object_name);
+void site_pop_func(Func* func);
+// The implementation below `func` on its stack (nullptr: the original).
+Func* site_func_below(const Func* func);
+// Recomputes a site's slot from its stack and the threads' state.
+void site_update(Site* site);
+void sites_update_all();
+
+// The patch state every thread is in (issue 2: all threads switch at once).
+int threads_patch_state();
+void set_threads_patch_state(int state);
+
+}  // namespace uklp::rt

@@ -1,0 +1,282 @@
+// text_poke.cc: see text_poke.h.
+//
+// The trap-redirect table is an open-addressing hash in an mmap'ed array,
+// filled only by the control thread and read lock-free by the SIGTRAP
+// handler; entries are published with a release store of `at` (the
+// handler's acquire load pairs with it) and never removed.
+//
+// Eviction: a thread blocked in a system call (/proc/self/task/T/syscall
+// shows a syscall number) or preempted in user mode at another pc is safe
+// as it is. Threads shown as "running", or preempted at one of the
+// addresses, get the runtime signal via rt_tgsigqueueinfo() carrying the
+// round number; the handler moves pc past the NOP if needed and counts
+// itself for that round. Stale signals of an earlier round are ignored.
+#include "text_poke.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/membarrier.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "log.h"
+
+namespace uklp::rt {
+namespace {
+
+constexpr size_t kTrapSlots = 1u << 16;  // power of two; 1 MiB of address space
+
+struct TrapSlot {
+  std::atomic<uintptr_t> at;
+  std::atomic<uintptr_t> resume;
+};
+
+int g_mem_fd = -1;
+TrapSlot* g_traps = nullptr;
+size_t g_trap_count = 0;
+struct sigaction g_old_trap {};
+struct sigaction g_old_rt {};
+int g_signal = 0;
+
+// Eviction round, published before the signals are sent.
+std::atomic<int> g_round{0};
+std::atomic<const uintptr_t*> g_evict_addrs{nullptr};
+std::atomic<size_t> g_evict_count{0};
+std::atomic<int> g_acks{0};
+
+size_t trap_hash(uintptr_t a) { return (a * 0x9E3779B97F4A7C15ull) >> 48 & (kTrapSlots - 1); }
+
+void chain(const struct sigaction& old, int sig, siginfo_t* info, void* uc) {
+  if (old.sa_flags & SA_SIGINFO) {
+    if (old.sa_sigaction) old.sa_sigaction(sig, info, uc);
+  } else if (old.sa_handler == SIG_DFL) {
+    // Re-deliver with the default action (SIGTRAP: dump core, as without us).
+    signal(sig, SIG_DFL);
+    raise(sig);
+  } else if (old.sa_handler != SIG_IGN) {
+    old.sa_handler(sig);
+  }
+}
+
+void on_sigtrap(int sig, siginfo_t* info, void* ucv) {
+  auto* uc = static_cast<ucontext_t*>(ucv);
+  uintptr_t at = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]) - 1;  // int3 traps after itself
+  if (g_traps) {
+    for (size_t i = trap_hash(at), n = 0; n < kTrapSlots; i = (i + 1) & (kTrapSlots - 1), ++n) {
+      uintptr_t a = g_traps[i].at.load(std::memory_order_acquire);
+      if (a == 0) break;
+      if (a == at) {
+        uc->uc_mcontext.gregs[REG_RIP] = greg_t(g_traps[i].resume.load(std::memory_order_relaxed));
+        return;
+      }
+    }
+  }
+  chain(g_old_trap, sig, info, ucv);
+}
+
+void on_runtime_signal(int sig, siginfo_t* info, void* ucv) {
+  if (info->si_code != SI_QUEUE || info->si_pid != getpid()) {
+    chain(g_old_rt, sig, info, ucv);
+    return;
+  }
+  int saved_errno = errno;
+  if (info->si_value.sival_int == g_round.load(std::memory_order_acquire)) {
+    auto* uc = static_cast<ucontext_t*>(ucv);
+    uintptr_t pc = uintptr_t(uc->uc_mcontext.gregs[REG_RIP]);
+    const uintptr_t* addrs = g_evict_addrs.load(std::memory_order_acquire);
+    size_t n = g_evict_count.load(std::memory_order_relaxed);
+    for (size_t i = 0; addrs && i < n; ++i)
+      if (pc == addrs[i]) uc->uc_mcontext.gregs[REG_RIP] = greg_t(pc + 1);
+    g_acks.fetch_add(1, std::memory_order_release);
+  }
+  errno = saved_errno;
+}
+
+Status install_handler(int sig, void (*fn)(int, siginfo_t*, void*), struct sigaction* old) {
+  struct sigaction sa {};
+  sa.sa_sigaction = fn;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, old) != 0) return error(errno, "cannot install the handler of signal " + std::to_string(sig));
+  return Status::ok();
+}
+
+int parse_signal() {
+  const char* s = getenv("UKLP_SIGNAL");
+  if (s && *s) {
+    char* end = nullptr;
+    long v = strtol(s, &end, 10);
+    if (*end == 0 && v >= 1 && v <= SIGRTMAX && v != SIGKILL && v != SIGSTOP && v != SIGTRAP) return int(v);
+  }
+  return SIGRTMIN + 6;
+}
+
+enum class ThreadPos { safe, must_signal };
+
+// Reads /proc/self/task/<tid>/syscall: "running", "-1 sp pc" (user mode,
+// not running) or "nr args... sp pc" (blocked in a system call).
+ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ThreadPos::safe;  // the thread has exited
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return ThreadPos::must_signal;
+  buf[n] = 0;
+  if (strncmp(buf, "running", 7) == 0) return ThreadPos::must_signal;
+  if (strncmp(buf, "-1 ", 3) != 0) return ThreadPos::safe;  // in a system call
+  unsigned long sp = 0, pc = 0;
+  if (sscanf(buf + 3, "%lx %lx", &sp, &pc) != 2) return ThreadPos::must_signal;
+  for (uintptr_t a : addrs)
+    if (pc == a) return ThreadPos::must_signal;
+  return ThreadPos::safe;
+}
+
+std::vector<int> list_threads() {
+  std::vector<int> tids;
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return tids;
+  int self = int(syscall(SYS_gettid));
+  while (dirent* e = readdir(d)) {
+    int tid = atoi(e->d_name);
+    if (tid > 0 && tid != self) tids.push_back(tid);
+  }
+  closedir(d);
+  return tids;
+}
+
+bool send_round_signal(int tid, int round) {
+  siginfo_t si{};
+  si.si_signo = g_signal;
+  si.si_code = SI_QUEUE;
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_int = round;
+  return syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, g_signal, &si) == 0;
+}
+
+void sleep_us(long us) {
+  timespec ts{0, us * 1000};
+  nanosleep(&ts, nullptr);
+}
+
+}  // namespace
+
+int runtime_signal() {
+  if (!g_signal) g_signal = parse_signal();
+  return g_signal;
+}
+
+Status text_init() {
+  if (g_mem_fd >= 0) return Status::ok();
+  int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return error(errno, "cannot open /proc/self/mem to write code");
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) != 0) {
+    close(fd);
+    return error(errno, "membarrier(SYNC_CORE) is not available");
+  }
+  void* t = mmap(nullptr, kTrapSlots * sizeof(TrapSlot), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (t == MAP_FAILED) {
+    close(fd);
+    return error(errno, "cannot allocate the trap table");
+  }
+  g_traps = static_cast<TrapSlot*>(t);
+  runtime_signal();
+  UKLP_TRY(install_handler(SIGTRAP, on_sigtrap, &g_old_trap));
+  UKLP_TRY(install_handler(g_signal, on_runtime_signal, &g_old_rt));
+  g_mem_fd = fd;
+  return Status::ok();
+}
+
+void sync_cores() {
+  // Pairs with nothing in the other threads' code: SYNC_CORE makes each of
+  // them execute a core-serializing instruction before it returns to user
+  // space, so none can run stale bytes of the code just written.
+  syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+}
+
+Status data_poke(uintptr_t addr, std::span<const uint8_t> bytes) {
+  if (g_mem_fd < 0) UKLP_TRY(text_init());
+  ssize_t n = pwrite(g_mem_fd, bytes.data(), bytes.size(), off_t(addr));
+  if (n != ssize_t(bytes.size()))
+    return error(n < 0 ? errno : EIO, "cannot write " + std::to_string(bytes.size()) + " bytes at 0x" +
+                                          [&] { char b[32]; snprintf(b, sizeof b, "%lx", addr); return std::string(b); }());
+  return Status::ok();
+}
+
+Status text_poke(uintptr_t addr, std::span<const uint8_t> bytes) {
+  UKLP_TRY(data_poke(addr, bytes));
+  sync_cores();
+  return Status::ok();
+}
+
+Status add_trap_redirect(uintptr_t at, uintptr_t resume) {
+  if (!g_traps) UKLP_TRY(text_init());
+  for (size_t i = trap_hash(at), n = 0; n < kTrapSlots; i = (i + 1) & (kTrapSlots - 1), ++n) {
+    uintptr_t a = g_traps[i].at.load(std::memory_order_relaxed);
+    if (a == at) {
+      g_traps[i].resume.store(resume, std::memory_order_relaxed);
+      return Status::ok();
+    }
+    if (a == 0) {
+      if (g_trap_count + 1 >= kTrapSlots / 2) return error(ENOSPC, "too many patched functions");
+      g_traps[i].resume.store(resume, std::memory_order_relaxed);
+      g_traps[i].at.store(at, std::memory_order_release);  // pairs with on_sigtrap's acquire
+      ++g_trap_count;
+      return Status::ok();
+    }
+  }
+  return error(ENOSPC, "too many patched functions");
+}
+
+Status evict_threads_from(std::span<const uintptr_t> addrs) {
+  if (addrs.empty()) return Status::ok();
+  g_evict_addrs.store(addrs.data(), std::memory_order_relaxed);
+  g_evict_count.store(addrs.size(), std::memory_order_relaxed);
+  constexpr int kAttempts = 20;  // 20 x 50 ms: about a second
+  std::vector<int> pending = list_threads();
+  for (int attempt = 0; attempt < kAttempts && !pending.empty(); ++attempt) {
+    std::vector<int> to_signal;
+    for (int tid : pending)
+      if (thread_position(tid, addrs) == ThreadPos::must_signal) to_signal.push_back(tid);
+    if (to_signal.empty()) {
+      pending.clear();
+      break;
+    }
+    int round = g_round.load() + 1;
+    g_acks.store(0);
+    g_round.store(round, std::memory_order_release);  // pairs with the handler's acquire
+    int sent = 0;
+    for (int tid : to_signal) sent += send_round_signal(tid, round) ? 1 : 0;
+    for (int waited = 0; waited < 50000 && g_acks.load(std::memory_order_acquire) < sent; waited += 50) sleep_us(50);
+    if (g_acks.load(std::memory_order_acquire) >= sent) {
+      pending.clear();  // every signaled thread ran the handler; the rest were safe
+      break;
+    }
+    pending = to_signal;  // re-check the ones that did not answer (they may have exited)
+  }
+  g_round.fetch_add(1);  // late signals of this round are now stale
+  g_evict_addrs.store(nullptr, std::memory_order_relaxed);
+  g_evict_count.store(0, std::memory_order_relaxed);
+  if (!pending.empty())
+    return error(EBUSY, "thread " + std::to_string(pending.front()) +
+                            " did not answer the runtime signal " + std::to_string(g_signal) +
+                            " (is it blocked?); nothing was changed");
+  return Status::ok();
+}
+
+}  // namespace uklp::rt

@@ -1,0 +1,51 @@
+// text_poke.h: changing the code of a running process safely.
+//
+// Code is written through /proc/self/mem, so text pages keep their
+// protections, and every step is followed by membarrier(SYNC_CORE), so
+// every thread sees the new bytes before the next step. Only single bytes
+// of code are ever changed in place; a two-byte entry is switched with the
+// int3 protocol of the kernel's text_poke_bp():
+//
+//   1. first byte -> int3 (cc); sync. A thread that enters now traps, and
+//      the SIGTRAP handler sends it to the site's pad, which is already a
+//      complete jump.
+//   2. only for GCC's `90 90`: no thread may sit between the two NOPs.
+//      evict_threads_from() finds every thread whose user pc is the second
+//      NOP and moves it past it (a NOP does nothing). No thread can get
+//      there again: the first byte traps.
+//   3. second byte -> new value; sync. 4. first byte -> new value; sync.
+//
+// Constraints: call from the control thread only, with the klp mutex held.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "result.h"
+
+namespace uklp::rt {
+
+// Opens /proc/self/mem, registers membarrier SYNC_CORE and installs the
+// SIGTRAP and runtime-signal handlers. Idempotent; done at the first patch.
+Status text_init();
+// Writes `bytes` at `addr` (any protection), then syncs every core.
+Status text_poke(uintptr_t addr, std::span<const uint8_t> bytes);
+// Writes data (a GOT slot of a patch module, read-only after RELRO).
+Status data_poke(uintptr_t addr, std::span<const uint8_t> bytes);
+void sync_cores();
+
+// A thread trapping on the int3 at `at` continues at `resume`. Entries are
+// never removed: a trap may be delivered after the int3 is gone.
+Status add_trap_redirect(uintptr_t at, uintptr_t resume);
+
+// Makes sure no thread's user pc is any of `addrs` (each must be a
+// one-byte NOP that no thread can reach anew); a thread found there moves
+// to addr + 1. Bounded: EBUSY if a thread cannot be checked within about a
+// second (for instance, it blocks the runtime signal).
+Status evict_threads_from(std::span<const uintptr_t> addrs);
+
+// The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default
+// SIGRTMIN+6).
+int runtime_signal();
+
+}  // namespace uklp::rt

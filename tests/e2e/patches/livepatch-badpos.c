@@ -1,0 +1,15 @@
+/* livepatch-badpos.c: helper() exists twice: sympos 3 does not exist */
+#include <uklp/livepatch.h>
+
+static int livepatch_helper(void) { return 1; }
+
+static struct klp_func funcs[] = { { .old_name = "helper", .new_func = livepatch_helper, .old_sympos = 3, }, { } };
+static struct klp_object objs[] = { { .name = NULL, .funcs = funcs, }, { } };
+static struct klp_patch patch = { .mod = THIS_MODULE, .objs = objs, };
+
+static int livepatch_init(void) { return klp_enable_patch(&patch); }
+static void livepatch_exit(void) { }
+module_init(livepatch_init);
+module_exit(livepatch_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(livepatch, "Y");

@@ -1,0 +1,15 @@
+/* livepatch-missing.c: a function the target does not have: refused */
+#include <uklp/livepatch.h>
+
+static int livepatch_no_such_function(void) { return 1; }
+
+static struct klp_func funcs[] = { { .old_name = "no_such_function", .new_func = livepatch_no_such_function,  }, { } };
+static struct klp_object objs[] = { { .name = NULL, .funcs = funcs, }, { } };
+static struct klp_patch patch = { .mod = THIS_MODULE, .objs = objs, };
+
+static int livepatch_init(void) { return klp_enable_patch(&patch); }
+static void livepatch_exit(void) { }
+module_init(livepatch_init);
+module_exit(livepatch_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(livepatch, "Y");

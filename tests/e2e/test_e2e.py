@@ -1,0 +1,177 @@
+"""test_e2e.py: end-to-end tests of issue 2, run against a GCC-built and a
+clang-built target (E2E_FLAVOR=gcc|clang). Each test builds nothing: CMake
+built the targets and the patch modules; each test starts a target and
+drives it only through the `uklp` CLI."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from uklp_e2e import Target, uklp  # noqa: E402
+
+FLAVOR = os.environ.get("E2E_FLAVOR", "gcc")
+TARGET = os.environ["E2E_TARGET"]
+PATCHES = os.environ["E2E_PATCHES"]
+
+
+def patch(name):
+    return os.path.join(PATCHES, f"livepatch-{name}.so")
+
+
+class E2E(unittest.TestCase):
+    def setUp(self):
+        self.t = Target(TARGET)
+
+    def tearDown(self):
+        self.t.stop()
+
+    def load(self, name, *params):
+        return uklp("load", self.t.pid, patch(name), *params, check=True)
+
+    def assert_refused(self, res, pattern):
+        self.assertNotEqual(res.code, 0, res)
+        lines = res.err.strip().splitlines()
+        self.assertEqual(len(lines), 1, res)
+        self.assertTrue(lines[0].startswith("uklp: error: "), res)
+        self.assertRegex(lines[0], pattern)
+
+    def assert_untouched(self, entry_before):
+        self.assertEqual(self.t.int("answer"), 41)
+        self.assertEqual(self.t.int("compute 1"), 101)
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_sample/enabled").code != 0, True)
+        listing = uklp("list", self.t.pid, "--json", check=True).out
+        self.assertNotIn("livepatch_", listing)
+        self.assertEqual(self.entry_bytes(), entry_before)
+
+    def entry_bytes(self):
+        addr = self.t.symbol_address(TARGET, "answer")
+        return self.t.read_memory(addr - 14, 20)
+
+    # ---- the kernel's sample, end to end ----
+    def test_sample_patch_of_main_program(self):
+        self.assertEqual(self.t.int("answer"), 41)
+        self.load("sample")
+        self.assertEqual(self.t.int("answer"), 42)
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_sample/enabled", check=True).out.strip(), "1")
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_sample/main/patched", check=True).out.strip(), "1")
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_sample/transition", check=True).out.strip(), "0")
+        uklp("disable", self.t.pid, "livepatch_sample", check=True)
+        self.assertEqual(self.t.int("answer"), 41)
+        uklp("unload", self.t.pid, "livepatch_sample", check=True)
+        log = self.t.transcript()
+        expected = [
+            "livepatch_sample: loading",
+            "livepatch: enabling patch 'livepatch_sample'",
+            "livepatch: 'livepatch_sample': initializing patching transition",
+            "livepatch: 'livepatch_sample': starting patching transition",
+            "livepatch: 'livepatch_sample': completing patching transition",
+            "livepatch: 'livepatch_sample': patching complete",
+            "livepatch: 'livepatch_sample': initializing unpatching transition",
+            "livepatch: 'livepatch_sample': starting unpatching transition",
+            "livepatch: 'livepatch_sample': completing unpatching transition",
+            "livepatch: 'livepatch_sample': unpatching complete",
+            "livepatch_sample: unloading",
+        ]
+        self.assertEqual([l for l in log if "livepatch" in l], expected)
+        # The entry is back to the compiler's NOPs.
+        addr = self.t.symbol_address(TARGET, "answer")
+        entry = self.t.read_memory(addr, 2)
+        self.assertIn(entry, (b"\x90\x90", b"\x66\x90"))
+
+    def test_unload_requires_disable(self):
+        self.load("sample")
+        res = uklp("unload", self.t.pid, "livepatch_sample")
+        self.assert_refused(res, r"disable it first.*Device or resource busy")
+        self.assertEqual(self.t.int("answer"), 42)
+
+    def test_library_function(self):
+        self.assertEqual(self.t.int("lib_answer"), 100)
+        self.load("lib")
+        self.assertEqual(self.t.int("lib_answer"), 1041)
+        uklp("disable", self.t.pid, "livepatch_lib", check=True)
+        self.assertEqual(self.t.int("lib_answer"), 100)
+
+    def test_static_functions_by_sympos_and_static_variable(self):
+        self.assertEqual(self.t.int("compute 1"), 101)
+        self.load("statics")
+        self.assertEqual(self.t.int("compute 1"), 101 + 1000 + 5)
+        uklp("disable", self.t.pid, "livepatch_statics", check=True)
+        self.assertEqual(self.t.int("compute 1"), 101)
+
+    def test_stacked_patches_disabled_out_of_order(self):
+        self.load("sample")
+        self.load("stack1")
+        self.load("stack2")
+        self.assertEqual(self.t.int("answer"), 44)
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_stack2/stack_order", check=True).out.strip(), "3")
+        uklp("disable", self.t.pid, "livepatch_stack1", check=True)  # the middle one
+        self.assertEqual(self.t.int("answer"), 44)
+        uklp("disable", self.t.pid, "livepatch_stack2", check=True)
+        self.assertEqual(self.t.int("answer"), 42)
+        uklp("disable", self.t.pid, "livepatch_sample", check=True)
+        self.assertEqual(self.t.int("answer"), 41)
+        for name in ("livepatch_stack2", "livepatch_sample", "livepatch_stack1"):
+            uklp("unload", self.t.pid, name, check=True)
+        self.load("stack2")
+        self.assertEqual(self.t.int("answer"), 44)
+
+    def test_parameters(self):
+        self.load("param", "value=7")
+        self.assertEqual(self.t.int("answer"), 7)
+        path = "module/livepatch_param/parameters/value"
+        self.assertEqual(uklp("sys", self.t.pid, path, check=True).out.strip(), "7")
+        uklp("sys", self.t.pid, path, "9", check=True)
+        self.assertEqual(self.t.int("answer"), 9)
+        self.assert_refused(uklp("sys", self.t.pid, path, "nine"), r"Invalid argument")
+
+    # ---- refusals that change nothing ----
+    def refusal(self, name, pattern):
+        before = self.entry_bytes()
+        res = uklp("load", self.t.pid, patch(name))
+        self.assert_refused(res, pattern)
+        self.assert_untouched(before)
+
+    def test_refuses_missing_symbol(self):
+        self.refusal("missing", r"no_such_function.*not found.*Invalid argument")
+
+    def test_refuses_ambiguous_symbol(self):
+        self.refusal("ambiguous", r"ambiguity for symbol 'helper' in object 'main'.*Invalid argument")
+
+    def test_refuses_missing_sympos(self):
+        self.refusal("badpos", r"position 3 for symbol 'helper'.*Invalid argument")
+
+    def test_refuses_function_without_pad(self):
+        self.refusal("nopad", r"'nopad'.*no patchable entry")
+
+    def test_refuses_module_not_marked_livepatch(self):
+        self.refusal("nomark", r"not marked as a livepatch module")
+        self.assertIn("livepatch: module livepatch_nomark is not marked as a livepatch module", self.t.transcript())
+
+    def test_refuses_other_build_of_target(self):
+        self.refusal("wrongbuild", r"built for main with build-id .*Exec format error")
+
+    def test_refuses_malformed_files(self):
+        before = self.entry_bytes()
+        with tempfile.TemporaryDirectory() as d:
+            junk = os.path.join(d, "livepatch-junk.so")
+            with open(junk, "wb") as f:
+                f.write(os.urandom(4096))
+            self.assert_refused(uklp("load", self.t.pid, junk), r"ELF")
+            truncated = os.path.join(d, "livepatch-cut.so")
+            with open(patch("sample"), "rb") as f:
+                data = f.read()
+            with open(truncated, "wb") as f:
+                f.write(data[: len(data) // 3])
+            self.assert_refused(uklp("load", self.t.pid, truncated), r".")
+        self.assert_untouched(before)
+
+    def test_refuses_a_second_load_of_the_same_module(self):
+        self.load("sample")
+        self.assert_refused(uklp("load", self.t.pid, patch("sample")), r"already loaded.*File exists")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

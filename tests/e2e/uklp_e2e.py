@@ -1,0 +1,99 @@
+"""uklp_e2e.py: helpers for the end-to-end tests.
+
+A Target is a real test program started under `uklp run`, talking over its
+stdin/stdout (see targets/target_main.c); every patch operation goes through
+the `uklp` CLI, exactly as a user would run it.
+"""
+import os
+import re
+import subprocess
+import time
+
+UKLP = os.environ["UKLP_BIN"]
+
+
+class CliResult:
+    def __init__(self, proc):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self):
+        return f"exit={self.code} stdout={self.out!r} stderr={self.err!r}"
+
+
+def uklp(*args, check=False, timeout=60):
+    proc = subprocess.run([UKLP, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    res = CliResult(proc)
+    if check and res.code != 0:
+        raise AssertionError(f"uklp {' '.join(map(str, args))} failed: {res}")
+    return res
+
+
+class Target:
+    def __init__(self, path, env=None):
+        e = dict(os.environ)
+        e.update(env or {})
+        self.proc = subprocess.Popen([UKLP, "run", "--", path], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1, env=e)
+        self.pid = self.proc.pid
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            raise AssertionError(f"target did not start: {line!r}")
+        self._wait_for_socket()
+
+    def _wait_for_socket(self):
+        name = f"@uklp/{self.pid}"
+        for _ in range(200):
+            with open("/proc/net/unix") as f:
+                if any(l.rstrip().endswith(name) for l in f):
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the runtime's control socket did not appear")
+
+    def call(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().strip()
+        key, _, value = line.partition("=")
+        return value
+
+    def int(self, command):
+        return int(self.call(command))
+
+    def symbol_address(self, binary, name):
+        out = subprocess.run(["nm", binary], capture_output=True, text=True, check=True).stdout
+        m = re.search(rf"^([0-9a-f]+) [Tt] {re.escape(name)}$", out, re.M)
+        value = int(m.group(1), 16)
+        real = os.path.realpath(binary)
+        with open(f"/proc/{self.pid}/maps") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 6 and fields[5] == real and int(fields[2], 16) == 0:
+                    base = int(fields[0].split("-")[0], 16)
+                    return base + value if value < base else value
+        raise AssertionError("binary not mapped")
+
+    def read_memory(self, address, size):
+        with open(f"/proc/{self.pid}/mem", "rb") as f:
+            f.seek(address)
+            return f.read(size)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stdin.close()
+
+    def dmesg(self):
+        return uklp("dmesg", self.pid, check=True).out
+
+    def transcript(self):
+        """The runtime log without timestamps, as the kernel selftests compare it."""
+        return [re.sub(r"^\[\s*[0-9.]+\] ", "", l) for l in self.dmesg().splitlines()]
