@@ -109,6 +109,7 @@ Result<std::span<const uint8_t>> ElfFile::section_data(const Section& s) const {
 std::vector<Elf64_Phdr> ElfFile::program_headers() const {
   std::vector<Elf64_Phdr> out;
   if (ehdr_.e_phentsize != sizeof(Elf64_Phdr)) return out;
+  if (ehdr_.e_phnum == 0) return out;  // memcpy into data() of an empty vector (null) is UB
   if (!in_bounds(ehdr_.e_phoff, uint64_t{ehdr_.e_phnum} * sizeof(Elf64_Phdr), size_)) return out;
   out.resize(ehdr_.e_phnum);
   std::memcpy(out.data(), data_ + ehdr_.e_phoff, out.size() * sizeof(Elf64_Phdr));
@@ -127,11 +128,15 @@ Result<std::string_view> ElfFile::string_at(unsigned strtab_index, uint64_t offs
 
 Result<Symbol> ElfFile::symbol(const Section& symtab, unsigned index) const {
   if (symtab.hdr.sh_entsize != sizeof(Elf64_Sym)) return malformed(name_, "bad symbol entry size");
-  if (uint64_t{index} >= symtab.hdr.sh_size / sizeof(Elf64_Sym))
+  // Through section_data(): parse() checks the bounds of non-NOBITS sections
+  // only, and a caller may pass any section (a NOBITS one has no bytes here).
+  auto d = section_data(symtab);
+  if (!d) return d.status();
+  if (uint64_t{index} >= d->size() / sizeof(Elf64_Sym))
     return malformed(name_, "symbol index " + std::to_string(index) + " out of range");
   Symbol s;
   s.index = index;
-  std::memcpy(&s.sym, data_ + symtab.hdr.sh_offset + uint64_t{index} * sizeof(Elf64_Sym), sizeof(Elf64_Sym));
+  std::memcpy(&s.sym, d->data() + uint64_t{index} * sizeof(Elf64_Sym), sizeof(Elf64_Sym));
   if (s.sym.st_name != 0) {
     auto n = string_at(symtab.hdr.sh_link, s.sym.st_name);
     if (!n) return n.status();
@@ -174,35 +179,44 @@ Result<std::span<const Elf64_Rela>> ElfFile::relocations(const Section& rela) co
 
 namespace {
 // Walks the notes of one note area; returns the GNU build-id descriptor.
-std::span<const uint8_t> find_build_id(std::span<const uint8_t> notes) {
-  size_t off = 0;
+// The descriptor and the next note start at the area's alignment (4, or 8
+// for .note.gnu.property areas), counted from the area's start as readelf
+// does. Sizes are 32-bit fields of an untrusted file: the sums are done in
+// 64 bits, so a size near 2^32 cannot wrap to 0 and misplace what follows.
+std::span<const uint8_t> find_build_id(std::span<const uint8_t> notes, uint64_t align) {
+  const uint64_t pad = align == 8 ? 8 : 4;
+  auto align_up = [pad](uint64_t n) { return (n + pad - 1) & ~(pad - 1); };
+  uint64_t off = 0;
   while (off + sizeof(Elf64_Nhdr) <= notes.size()) {
     Elf64_Nhdr nh;
     std::memcpy(&nh, notes.data() + off, sizeof nh);
-    size_t name_off = off + sizeof nh;
-    size_t desc_off = name_off + ((nh.n_namesz + 3u) & ~3u);
-    size_t next = desc_off + ((nh.n_descsz + 3u) & ~3u);
+    uint64_t name_off = off + sizeof nh;
+    uint64_t desc_off = align_up(name_off + nh.n_namesz);
     if (desc_off > notes.size() || nh.n_descsz > notes.size() - desc_off) break;
     if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
         std::memcmp(notes.data() + name_off, "GNU", 4) == 0)
       return notes.subspan(desc_off, nh.n_descsz);
-    off = next;
+    off = align_up(desc_off + nh.n_descsz);
   }
   return {};
 }
 }  // namespace
+
+std::string build_id_from_notes(std::span<const uint8_t> notes, uint64_t align) {
+  return to_hex(find_build_id(notes, align));
+}
 
 std::string ElfFile::build_id() const {
   for (const auto& s : sections_) {
     if (s.hdr.sh_type != SHT_NOTE) continue;
     auto d = section_data(s);
     if (!d) continue;
-    auto id = find_build_id(*d);
+    auto id = find_build_id(*d, s.hdr.sh_addralign);
     if (!id.empty()) return to_hex(id);
   }
   for (const auto& ph : program_headers()) {
     if (ph.p_type != PT_NOTE || !in_bounds(ph.p_offset, ph.p_filesz, size_)) continue;
-    auto id = find_build_id({data_ + ph.p_offset, ph.p_filesz});
+    auto id = find_build_id({data_ + ph.p_offset, ph.p_filesz}, ph.p_align);
     if (!id.empty()) return to_hex(id);
   }
   return {};

@@ -93,6 +93,11 @@ class ElfFile {
   std::vector<Section> sections_;
 };
 
+// The GNU build-id (hex) in a note area (a SHT_NOTE section or a PT_NOTE
+// segment, possibly in memory), empty when none. `align` is the area's
+// alignment (4, or 8 for areas such as .note.gnu.property): each descriptor
+// and each next note start at a multiple of it from the area's start.
+std::string build_id_from_notes(std::span<const uint8_t> notes, uint64_t align = 4);
 // Hex string of a byte range ("0a1b...").
 std::string to_hex(std::span<const uint8_t> bytes);
 // The CRC32 used by .gnu_debuglink.

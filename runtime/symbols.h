@@ -3,8 +3,11 @@
 //
 // Objects come from dl_iterate_phdr(). The main program is named "main";
 // a library is named by its DT_SONAME, else the base name of its path; a
-// klp_object name matches either. The runtime itself, the vDSO and loaded
-// patch modules are not patch targets and are left out.
+// klp_object name matches either (the first such object in load order when
+// several do). The runtime itself, the vDSO and loaded patch modules are not
+// patch targets and are left out (when the runtime is compiled into the main
+// program, as in unit tests, the main program stays). symbol_at() alone sees
+// every object, so that patch modules, the runtime and the vDSO symbolize.
 //
 // Symbols are read from the file that is actually mapped: first
 // /proc/self/map_files/<range> (the mapped inode, even when the path was
@@ -14,15 +17,29 @@
 // object's directory, its .debug/ subdirectory and /usr/lib/debug/<dir>/),
 // else `.dynsym`. Whatever is read must carry the loaded object's build-id
 // (read from its PT_NOTE in memory); a mismatch is an error, never a guess.
+// An object without a build-id cannot be checked: its first readable file is
+// trusted, and a debuglink file is checked by its CRC32 only. The environment
+// variable UKLP_DEBUG_DIR (colon-separated, read once at first use) replaces
+// /usr/lib/debug as the root of the debug-info searches.
 //
 // Lookup follows klp_find_object_symbol(): symbols are counted in symbol
 // table index order among defined FUNC, OBJECT, IFUNC, TLS and NOTYPE
 // symbols with the exact name; sympos 0 requires exactly one, N takes the
 // N-th. Every failure is EINVAL (ENOENT when the object is not loaded) and
-// the message names the object and, for ambiguity, the candidates.
+// the message names the object and, for ambiguity, the candidates. A match
+// whose st_value is 0 is "not found", like a kallsyms address of 0.
+// Addresses are st_value + load bias, except for STT_TLS symbols (the offset
+// in the object's TLS block) and SHN_ABS symbols (st_value as is).
+//
+// Each object's table is parsed once and cached by (start, build-id, path).
+// lookup_symbol() and has_patchable_pad() trust the LoadedObject they are
+// given and its cached table until forget_unloaded_objects() runs, so call
+// it once an object is unloaded; symbol_at() always checks the live list.
 //
 // Thread safety: all functions take an internal mutex; they allocate and
-// must not run while another thread is stopped in a signal handler.
+// must not run while another thread is stopped in a signal handler. Lock
+// order: this mutex, then the dynamic loader's (dl_iterate_phdr); do not
+// call these functions from a dl_iterate_phdr callback.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +73,7 @@ struct SymbolInfo {
   uint64_t size = 0;
   unsigned char type = 0; // STT_*
   bool local = false;
+  std::string object;     // name of the object that defines it ("main", soname, ...)
 };
 
 // A snapshot of the loaded objects, in dl_iterate_phdr order (main first).
@@ -69,7 +87,9 @@ Result<LoadedObject> object_containing(uintptr_t addr);
 Result<SymbolInfo> lookup_symbol(const LoadedObject& obj, std::string_view name,
                                  unsigned long sympos);
 // The symbol containing `addr` in any loaded object (for sizes, messages and
-// symbolized stacks): "name+0xoff/0xsize [object]" style data.
+// symbolized stacks): "name+0xoff/0xsize [object]" style data. Only FUNC,
+// IFUNC and OBJECT symbols; one of size 0 contains only its own address.
+// ENOENT when no object or no symbol contains `addr`.
 Result<SymbolInfo> symbol_at(uintptr_t addr);
 
 // True when the function entry `entry` has a patchable pad: its object's
@@ -81,7 +101,17 @@ bool has_patchable_pad(const LoadedObject& obj, uintptr_t entry);
 void hide_object(uintptr_t any_address_inside);
 void unhide_object(uintptr_t any_address_inside);
 
-// Drops cached tables of objects that are no longer loaded.
+// Drops cached tables of objects that are no longer loaded, and hidden
+// addresses that no loaded object contains any more.
 void forget_unloaded_objects();
+
+// For unit tests only.
+namespace for_testing {
+// Simulates a process that may not open /proc/self/map_files (no
+// CAP_SYS_ADMIN / CAP_CHECKPOINT_RESTORE): only the path is tried.
+void set_map_files_enabled(bool enabled);
+// Number of cached object tables.
+size_t cached_table_count();
+}  // namespace for_testing
 
 }  // namespace uklp::rt

@@ -1,0 +1,481 @@
+// symbols_test.cc: runtime/symbols.cc against real objects. symbols.cc is
+// compiled into this program, which is the main program; the helper
+// libraries (CMakeLists.txt) are dlopen()ed:
+//   libsymtest_dup.so     two static `helper`s (dup_a.c, dup_b.c), a static
+//                         `counter`, a TLS variable; padded
+//   libsymtest_dup_v2.so  the same sources, another build (build-id)
+//   libsymtest_nopad.so   no pads, no DT_SONAME
+#include "symbols.h"
+
+#include <elf.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "elf_file.h"
+#include "symtest_util.h"
+
+extern "C" void* symtest_main_padded_address(void);
+// C linkage: looked up by its plain name in the main program.
+extern "C" __attribute__((noipa, used)) int symtest_main_local(int x) { return x * 3; }
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using uklp::rt::LoadedObject;
+using uklp::rt::SymbolInfo;
+using symtest::Library;
+using symtest::TempDir;
+
+constexpr const char* kDup = "libsymtest_dup.so";
+
+// The helper libraries stay loaded for the whole program.
+const Library& dup_lib() {
+  static Library* lib = new Library(SYMTEST_DUP);
+  return *lib;
+}
+const Library& nopad_lib() {
+  static Library* lib = new Library(SYMTEST_NOPAD);
+  return *lib;
+}
+
+LoadedObject dup_object() {
+  auto o = dup_lib().object("dup_a_call");
+  EXPECT_TRUE(o.is_ok()) << o.status().describe();
+  return o.is_ok() ? *o : LoadedObject{};
+}
+
+// Restores map_files use when a test that disabled it ends.
+struct MapFilesDisabled {
+  MapFilesDisabled() { uklp::rt::for_testing::set_map_files_enabled(false); }
+  ~MapFilesDisabled() { uklp::rt::for_testing::set_map_files_enabled(true); }
+};
+
+// ------------------------------------------------------------------ objects
+
+TEST(Objects, MainComesFirstAndIsNamedMain) {
+  auto objs = uklp::rt::loaded_objects();
+  ASSERT_FALSE(objs.empty());
+  EXPECT_TRUE(objs[0].is_main);
+  EXPECT_EQ(objs[0].name, "main");
+  EXPECT_EQ(objs[0].path, "");
+  EXPECT_EQ(objs[0].build_id, uklp::elf::ElfFile::open_path("/proc/self/exe").value()->build_id());
+  EXPECT_EQ(std::count_if(objs.begin(), objs.end(), [](auto& o) { return o.is_main; }), 1);
+  auto main = reinterpret_cast<uintptr_t>(&symtest_main_local);
+  EXPECT_TRUE(objs[0].start <= main && main < objs[0].end);
+}
+
+TEST(Objects, FindObjectMain) {
+  for (const char* name : {static_cast<const char*>(nullptr), "main"}) {
+    auto o = uklp::rt::find_object(name);
+    ASSERT_TRUE(o.is_ok()) << o.status().describe();
+    EXPECT_TRUE(o->is_main);
+  }
+}
+
+TEST(Objects, VdsoIsLeftOut) {
+  uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+  if (!vdso) GTEST_SKIP() << "no vDSO";
+  for (const auto& o : uklp::rt::loaded_objects()) {
+    EXPECT_NE(o.name, "linux-vdso.so.1");
+    EXPECT_FALSE(o.start <= vdso && vdso < o.end) << o.name;
+  }
+  EXPECT_EQ(uklp::rt::object_containing(vdso).status().code(), ENOENT);
+}
+
+TEST(Objects, LibraryIsNamedBySoname) {
+  ASSERT_TRUE(dup_lib().ok()) << dlerror();
+  auto o = uklp::rt::find_object(kDup);
+  ASSERT_TRUE(o.is_ok()) << o.status().describe();
+  EXPECT_EQ(o->name, kDup);
+  EXPECT_EQ(o->soname, kDup);
+  EXPECT_EQ(o->path, SYMTEST_DUP);
+  EXPECT_FALSE(o->is_main);
+  EXPECT_EQ(o->build_id, uklp::elf::ElfFile::open_path(SYMTEST_DUP).value()->build_id());
+  EXPECT_EQ(o->build_id.size(), 40u);  // --build-id=sha1
+  uintptr_t helper = dup_lib().address_from("dup_a_helper_address");
+  EXPECT_TRUE(o->start <= helper && helper < o->end);
+  EXPECT_EQ(o->start % 4096, 0u);
+}
+
+TEST(Objects, LibraryWithoutSonameIsNamedByBaseName) {
+  ASSERT_TRUE(nopad_lib().ok()) << dlerror();
+  auto o = uklp::rt::find_object("libsymtest_nopad.so");
+  ASSERT_TRUE(o.is_ok()) << o.status().describe();
+  EXPECT_EQ(o->soname, "");
+  EXPECT_EQ(o->name, "libsymtest_nopad.so");
+}
+
+TEST(Objects, MatchesRules) {
+  LoadedObject main;
+  main.is_main = true;
+  main.name = "main";
+  EXPECT_TRUE(main.matches(nullptr));
+  EXPECT_TRUE(main.matches("main"));
+  EXPECT_FALSE(main.matches(""));
+  EXPECT_FALSE(main.matches("libc.so.6"));
+
+  LoadedObject lib;
+  lib.name = lib.soname = "libfoo.so.1";
+  lib.path = "/usr/lib/libfoo.so.1.2.3";
+  EXPECT_FALSE(lib.matches(nullptr));
+  EXPECT_FALSE(lib.matches("main"));
+  EXPECT_FALSE(lib.matches(""));
+  EXPECT_TRUE(lib.matches("libfoo.so.1"));
+  EXPECT_TRUE(lib.matches("libfoo.so.1.2.3"));
+  EXPECT_FALSE(lib.matches("libfoo.so"));
+  EXPECT_FALSE(lib.matches("/usr/lib/libfoo.so.1.2.3"));
+}
+
+TEST(Objects, NotLoadedIsENOENT) {
+  auto o = uklp::rt::find_object("libnotloaded.so");
+  ASSERT_FALSE(o.is_ok());
+  EXPECT_EQ(o.status().code(), ENOENT);
+  EXPECT_EQ(o.status().message(), "object 'libnotloaded.so' is not loaded");
+}
+
+TEST(Objects, ObjectContaining) {
+  auto o = uklp::rt::object_containing(dup_lib().address_from("dup_b_helper_address"));
+  ASSERT_TRUE(o.is_ok()) << o.status().describe();
+  EXPECT_EQ(o->name, kDup);
+  auto main = uklp::rt::object_containing(reinterpret_cast<uintptr_t>(&symtest_main_local));
+  ASSERT_TRUE(main.is_ok());
+  EXPECT_TRUE(main->is_main);
+  EXPECT_EQ(uklp::rt::object_containing(16).status().code(), ENOENT);
+}
+
+// ------------------------------------------------------------------- lookup
+
+TEST(Lookup, AmbiguousWithoutSympos) {
+  auto s = uklp::rt::lookup_symbol(dup_object(), "helper", 0);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), EINVAL);
+  const std::string m = s.status().message();
+  EXPECT_THAT(m, HasSubstr("unresolvable ambiguity for symbol 'helper' in object 'libsymtest_dup.so': "
+                           "2 candidates: helper at 0x"));
+  EXPECT_THAT(m, HasSubstr("; use old_sympos 1..2"));
+  char a[64];
+  snprintf(a, sizeof a, "helper at 0x%lx size 0x", dup_lib().address_from("dup_a_helper_address"));
+  EXPECT_THAT(m, HasSubstr(a));
+}
+
+TEST(Lookup, SymposCountsInTableOrder) {
+  auto first = uklp::rt::lookup_symbol(dup_object(), "helper", 1);
+  auto second = uklp::rt::lookup_symbol(dup_object(), "helper", 2);
+  ASSERT_TRUE(first.is_ok()) << first.status().describe();
+  ASSERT_TRUE(second.is_ok()) << second.status().describe();
+  EXPECT_EQ(first->address, dup_lib().address_from("dup_a_helper_address"));
+  EXPECT_EQ(second->address, dup_lib().address_from("dup_b_helper_address"));
+  for (const SymbolInfo* s : {&*first, &*second}) {
+    EXPECT_EQ(s->name, "helper");
+    EXPECT_EQ(s->type, STT_FUNC);
+    EXPECT_TRUE(s->local);
+    EXPECT_GT(s->size, 0u);
+    EXPECT_EQ(s->object, kDup);
+  }
+}
+
+TEST(Lookup, SymposBeyondTheCount) {
+  auto s = uklp::rt::lookup_symbol(dup_object(), "helper", 3);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), EINVAL);
+  EXPECT_EQ(s.status().message(),
+            "symbol position 3 for symbol 'helper' in object 'libsymtest_dup.so' not found (2 occurrences)");
+}
+
+TEST(Lookup, UniqueSymbolWithSymposZeroOrOne) {
+  uintptr_t want = dup_lib().symbol("dup_a_call");
+  for (unsigned long pos : {0ul, 1ul}) {
+    auto s = uklp::rt::lookup_symbol(dup_object(), "dup_a_call", pos);
+    ASSERT_TRUE(s.is_ok()) << s.status().describe();
+    EXPECT_EQ(s->address, want);
+    EXPECT_FALSE(s->local);
+  }
+  auto s = uklp::rt::lookup_symbol(dup_object(), "dup_a_call", 2);
+  EXPECT_THAT(s.status().message(), HasSubstr("not found (1 occurrence)"));
+}
+
+TEST(Lookup, StaticVariable) {
+  auto s = uklp::rt::lookup_symbol(dup_object(), "counter", 0);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->address, dup_lib().address_from("dup_a_counter_address"));
+  EXPECT_EQ(s->type, STT_OBJECT);
+  EXPECT_EQ(s->size, sizeof(int));
+  EXPECT_TRUE(s->local);
+}
+
+TEST(Lookup, TlsVariableIsCountedWithItsOffset) {
+  auto s = uklp::rt::lookup_symbol(dup_object(), "tls_counter", 0);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->type, STT_TLS);
+  EXPECT_LT(s->address, 4096u);  // an offset in the TLS block, not an address
+}
+
+TEST(Lookup, NotFound) {
+  auto s = uklp::rt::lookup_symbol(dup_object(), "no_such_symbol", 0);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), EINVAL);
+  EXPECT_EQ(s.status().message(), "symbol 'no_such_symbol' not found in symbol table of object 'libsymtest_dup.so'");
+  // Section and file symbols are not counted (kallsyms has none).
+  EXPECT_FALSE(uklp::rt::lookup_symbol(dup_object(), "dup_a.c", 0).is_ok());
+  // Undefined symbols are not either: the library only references it.
+  EXPECT_FALSE(uklp::rt::lookup_symbol(dup_object(), "__cxa_finalize", 0).is_ok());
+}
+
+TEST(Lookup, MainProgram) {
+  auto main = uklp::rt::find_object(nullptr);
+  ASSERT_TRUE(main.is_ok());
+  auto s = uklp::rt::lookup_symbol(*main, "symtest_main_local", 0);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->address, reinterpret_cast<uintptr_t>(&symtest_main_local));
+  EXPECT_EQ(s->object, "main");
+  auto missing = uklp::rt::lookup_symbol(*main, "no_such_symbol", 0);
+  EXPECT_EQ(missing.status().message(), "symbol 'no_such_symbol' not found in symbol table of object 'main'");
+}
+
+TEST(Lookup, UnloadedObjectIsENOENT) {
+  LoadedObject gone;
+  gone.name = "libgone.so";
+  gone.start = 4096;
+  auto s = uklp::rt::lookup_symbol(gone, "x", 0);
+  EXPECT_EQ(s.status().code(), ENOENT);
+  EXPECT_EQ(s.status().message(), "object 'libgone.so' is not loaded");
+}
+
+TEST(Lookup, TablesAreCached) {
+  LoadedObject obj = dup_object();
+  ASSERT_TRUE(uklp::rt::lookup_symbol(obj, "dup_a_call", 0).is_ok());
+  size_t tables = uklp::rt::for_testing::cached_table_count();
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(uklp::rt::lookup_symbol(obj, "helper", 1).is_ok());
+  EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), tables);
+}
+
+// --------------------------------------------------------------------- pads
+
+TEST(Pads, PaddedFunctions) {
+  LoadedObject obj = dup_object();
+  uintptr_t a = dup_lib().address_from("dup_a_helper_address");
+  uintptr_t b = dup_lib().address_from("dup_b_helper_address");
+  EXPECT_TRUE(uklp::rt::has_patchable_pad(obj, a));
+  EXPECT_TRUE(uklp::rt::has_patchable_pad(obj, b));
+  EXPECT_TRUE(uklp::rt::has_patchable_pad(obj, dup_lib().symbol("dup_a_call")));
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(obj, a + 1));
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(obj, a - 14));
+  // GCC: the 14 pre-entry bytes and the 2 at the entry are NOPs.
+  EXPECT_EQ(reinterpret_cast<const uint8_t*>(a)[-1], 0x90);
+}
+
+TEST(Pads, UnpaddedLibrary) {
+  auto obj = nopad_lib().object("nopad_call");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(*obj, nopad_lib().address_from("nopad_helper_address")));
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(*obj, nopad_lib().symbol("nopad_call")));
+}
+
+TEST(Pads, MainProgram) {
+  auto main = uklp::rt::find_object(nullptr);
+  ASSERT_TRUE(main.is_ok());
+  EXPECT_TRUE(uklp::rt::has_patchable_pad(*main, reinterpret_cast<uintptr_t>(symtest_main_padded_address())));
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(*main, reinterpret_cast<uintptr_t>(&symtest_main_local)));
+}
+
+// ---------------------------------------------------------------- symbol_at
+
+TEST(SymbolAt, InsideAFunction) {
+  uintptr_t b = dup_lib().address_from("dup_b_helper_address");
+  for (uintptr_t addr : {b, b + 3}) {
+    auto s = uklp::rt::symbol_at(addr);
+    ASSERT_TRUE(s.is_ok()) << s.status().describe();
+    EXPECT_EQ(s->name, "helper");
+    EXPECT_EQ(s->address, b);
+    EXPECT_EQ(s->object, kDup);
+  }
+}
+
+TEST(SymbolAt, InsideAVariable) {
+  uintptr_t counter = dup_lib().address_from("dup_a_counter_address");
+  auto s = uklp::rt::symbol_at(counter + 2);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->name, "counter");
+  EXPECT_EQ(s->address, counter);
+}
+
+TEST(SymbolAt, MainProgram) {
+  auto s = uklp::rt::symbol_at(reinterpret_cast<uintptr_t>(&symtest_main_local) + 1);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->name, "symtest_main_local");
+  EXPECT_EQ(s->object, "main");
+}
+
+TEST(SymbolAt, NoSymbol) {
+  // The ELF header at the start of the library is in no symbol.
+  auto s = uklp::rt::symbol_at(dup_object().start + 1);
+  EXPECT_EQ(s.status().code(), ENOENT);
+  EXPECT_EQ(uklp::rt::symbol_at(16).status().code(), ENOENT);
+}
+
+TEST(SymbolAt, Vdso) {
+  uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+  if (!vdso) GTEST_SKIP() << "no vDSO";
+  // Find __vdso_clock_gettime the slow way, from the image in memory.
+  auto image = uklp::elf::ElfFile::from_bytes({reinterpret_cast<const uint8_t*>(vdso), 2 * 4096}, "vdso");
+  ASSERT_TRUE(image.is_ok()) << image.status().describe();
+  uint64_t value = 0, load_vaddr = 0;
+  for (const auto& ph : (*image)->program_headers())
+    if (ph.p_type == PT_LOAD) load_vaddr = ph.p_vaddr;
+  ASSERT_TRUE((*image)->for_each_symbol(SHT_DYNSYM, [&](const uklp::elf::Symbol& s) {
+    if (s.name == "__vdso_clock_gettime") value = s.sym.st_value;
+    return true;
+  }));
+  ASSERT_NE(value, 0u);
+  auto s = uklp::rt::symbol_at(vdso - load_vaddr + value + 1);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_THAT(s->name, MatchesRegex(".*clock_gettime"));
+  EXPECT_EQ(s->object, "linux-vdso.so.1");
+}
+
+// ----------------------------------------------------------------- hiding
+
+TEST(Hide, HiddenObjectIsNoTarget) {
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_NOPAD, dir / "libhidden.so"));
+  Library lib(dir / "libhidden.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  uintptr_t inside = lib.symbol("nopad_call");
+  ASSERT_TRUE(uklp::rt::find_object("libhidden.so").is_ok());
+
+  uklp::rt::hide_object(inside);
+  EXPECT_EQ(uklp::rt::find_object("libhidden.so").status().code(), ENOENT);
+  EXPECT_EQ(uklp::rt::object_containing(inside).status().code(), ENOENT);
+  for (const auto& o : uklp::rt::loaded_objects()) EXPECT_NE(o.name, "libhidden.so");
+  // Still symbolized: a patch module's new_func needs its size.
+  auto s = uklp::rt::symbol_at(inside);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->name, "nopad_call");
+
+  uklp::rt::unhide_object(inside + 1);  // any address inside will do
+  EXPECT_TRUE(uklp::rt::find_object("libhidden.so").is_ok());
+}
+
+TEST(Hide, ForgottenWhenUnloaded) {
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_NOPAD, dir / "libhidden2.so"));
+  Library lib(dir / "libhidden2.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  uintptr_t inside = lib.symbol("nopad_call");
+  uklp::rt::hide_object(inside);
+  lib.close();
+  uklp::rt::forget_unloaded_objects();
+  // A library loaded at the same place later must not inherit the hiding.
+  Library again(dir / "libhidden2.so");
+  ASSERT_TRUE(again.ok()) << dlerror();
+  EXPECT_TRUE(uklp::rt::find_object("libhidden2.so").is_ok());
+}
+
+// -------------------------------------------------- deleted / replaced files
+
+TEST(Files, DeletedFileIsReadThroughMapFiles) {
+  if (!symtest::map_files_readable()) GTEST_SKIP() << "/proc/self/map_files needs CAP_SYS_ADMIN";
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_DUP, dir / "libdeleted.so"));
+  Library lib(dir / "libdeleted.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  ASSERT_EQ(unlink((dir / "libdeleted.so").c_str()), 0);
+  auto obj = lib.object("dup_a_call");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  auto s = uklp::rt::lookup_symbol(*obj, "helper", 2);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->address, lib.address_from("dup_b_helper_address"));
+  EXPECT_TRUE(uklp::rt::has_patchable_pad(*obj, s->address));
+}
+
+TEST(Files, DeletedFileWithoutMapFilesFails) {
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_DUP, dir / "libdeleted2.so"));
+  Library lib(dir / "libdeleted2.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  ASSERT_EQ(unlink((dir / "libdeleted2.so").c_str()), 0);
+  auto obj = lib.object("dup_a_call");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  MapFilesDisabled no_map_files;
+  auto s = uklp::rt::lookup_symbol(*obj, "helper", 1);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), EINVAL);
+  EXPECT_EQ(s.status().message(), "cannot read the symbols of 'libsymtest_dup.so': its file '" +
+                                      (dir / "libdeleted2.so") +
+                                      "' was deleted or renamed and /proc/self/map_files is not "
+                                      "accessible (Operation not permitted)");
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(*obj, lib.address_from("dup_a_helper_address")));
+}
+
+// A package upgrade: a new build renamed over the path of the loaded one.
+void replace_file(const std::string& path, const std::string& new_build) {
+  ASSERT_TRUE(symtest::copy_to(new_build, path + ".new"));
+  ASSERT_EQ(rename((path + ".new").c_str(), path.c_str()), 0);
+}
+
+TEST(Files, ReplacedFileIsReadThroughMapFiles) {
+  if (!symtest::map_files_readable()) GTEST_SKIP() << "/proc/self/map_files needs CAP_SYS_ADMIN";
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_DUP, dir / "libreplaced.so"));
+  Library lib(dir / "libreplaced.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  replace_file(dir / "libreplaced.so", SYMTEST_DUP_V2);
+  auto obj = lib.object("dup_a_call");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  for (unsigned long pos : {1ul, 2ul}) {
+    auto s = uklp::rt::lookup_symbol(*obj, "helper", pos);
+    ASSERT_TRUE(s.is_ok()) << s.status().describe();
+    EXPECT_EQ(s->address, lib.address_from(pos == 1 ? "dup_a_helper_address" : "dup_b_helper_address"));
+  }
+}
+
+TEST(Files, ReplacedFileWithoutMapFilesFails) {
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_DUP, dir / "libreplaced2.so"));
+  Library lib(dir / "libreplaced2.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  replace_file(dir / "libreplaced2.so", SYMTEST_DUP_V2);
+  auto obj = lib.object("dup_a_call");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  std::string old_id = obj->build_id;
+  std::string new_id = uklp::elf::ElfFile::open_path(SYMTEST_DUP_V2).value()->build_id();
+  ASSERT_NE(old_id, new_id);
+  MapFilesDisabled no_map_files;
+  auto s = uklp::rt::lookup_symbol(*obj, "helper", 1);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), EINVAL);
+  EXPECT_EQ(s.status().message(), "cannot read the symbols of 'libsymtest_dup.so': its file was replaced on "
+                                  "disk (build-id " + new_id + " != " + old_id +
+                                      ") and /proc/self/map_files is not accessible (Operation not permitted)");
+}
+
+// ------------------------------------------------------------------ caching
+
+TEST(Cache, ForgetUnloadedObjects) {
+  TempDir dir;
+  ASSERT_TRUE(symtest::copy_to(SYMTEST_DUP, dir / "libunloaded.so"));
+  Library lib(dir / "libunloaded.so");
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  auto obj = lib.object("dup_a_call");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  uklp::rt::forget_unloaded_objects();
+  size_t before = uklp::rt::for_testing::cached_table_count();
+  ASSERT_TRUE(uklp::rt::lookup_symbol(*obj, "helper", 1).is_ok());
+  EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), before + 1);
+
+  lib.close();
+  ASSERT_EQ(dlopen((dir / "libunloaded.so").c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr) << "still loaded";
+  uklp::rt::forget_unloaded_objects();
+  EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), before);
+  auto s = uklp::rt::lookup_symbol(*obj, "helper", 1);
+  EXPECT_EQ(s.status().code(), ENOENT);
+  EXPECT_EQ(s.status().message(), "object 'libsymtest_dup.so' is not loaded");
+}
+
+}  // namespace
