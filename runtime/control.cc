@@ -156,7 +156,7 @@ Status cmd_load(const Args& a, int fd, Reply&) {
 }
 
 Status cmd_disable(const Args& a, Reply&) {
-  if (a.size() != 2) return error(EINVAL, "disable: PATCH expected");
+  if (a.size() != 2 && a.size() != 3) return error(EINVAL, "disable: PATCH [FLAGS] expected");
   Patch* p = find_patch(a[1]);
   if (!p) {
     if (find_module(a[1])) return error(EINVAL, "patch '" + a[1] + "' is already disabled");

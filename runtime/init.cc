@@ -14,6 +14,7 @@ namespace {
 __attribute__((constructor)) void uklp_runtime_init() {
   const char* off = getenv("UKLP_DISABLE");
   if (off && strcmp(off, "1") == 0) return;
+  uklp::rt::log_init();
   uklp::Status s = uklp::rt::control_start();
   if (!s) fprintf(stderr, "uklp: warning: runtime not started: %s\n", s.describe().c_str());
 }

@@ -18,6 +18,7 @@
 
 #include <cinttypes>
 #include <climits>
+#include <algorithm>
 #include <cstring>
 
 #include "klp_names.h"
@@ -206,6 +207,16 @@ Status run_init(Module* mod) {
   return error(ret < 0 ? -ret : EINVAL, "module_init of '" + mod->name + "' failed");
 }
 
+std::pair<uintptr_t, uintptr_t> module_range(const Module* mod) {
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (const auto& ph : mod->elf->program_headers()) {
+    if (ph.p_type != PT_LOAD) continue;
+    lo = std::min<uintptr_t>(lo, mod->bias + ph.p_vaddr);
+    hi = std::max<uintptr_t>(hi, mod->bias + ph.p_vaddr + ph.p_memsz);
+  }
+  return {lo, hi};
+}
+
 void close_module(Module* mod) {
   if (mod->handle) {
     unhide_object(mod->bias + mod->elf->program_headers().front().p_vaddr);
@@ -275,8 +286,12 @@ Status unload_module(const std::string& name) {
   if (mod->patch)
     return error(EBUSY, "patch '" + name + "' is still " +
                             (mod->patch->enabled ? "enabled; disable it first" : "in transition"));
+  // No thread may be left in the module's code when it is unmapped.
+  auto [start, end] = module_range(mod);
+  UKLP_TRY(wait_threads_outside(start, end));
   if (mod->exit_fn) mod->exit_fn();
   close_module(mod);
+  forget_unloaded_objects();
   auto& v = modules();
   for (auto it = v.begin(); it != v.end(); ++it)
     if (it->get() == mod) {

@@ -101,6 +101,8 @@ std::vector<std::string> log_snapshot() {
   return {s.lines.begin(), s.lines.end()};
 }
 
+void log_init() { (void)state(); }
+
 void set_log_sink(LogSink sink) {
   LogState& s = state();
   std::lock_guard lock(s.mu);

@@ -26,6 +26,8 @@ void log_line(Level level, const std::string& text);
 void klp_log(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vprintf(Level level, const char* fmt, va_list ap);
 std::vector<std::string> log_snapshot();
+// Starts the log's clock (timestamps count from here); called at start-up.
+void log_init();
 
 // While a sink is installed, every new line is also passed to it.
 using LogSink = std::function<void(const std::string&)>;

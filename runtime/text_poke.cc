@@ -55,6 +55,9 @@ std::atomic<int> g_round{0};
 std::atomic<const uintptr_t*> g_evict_addrs{nullptr};
 std::atomic<size_t> g_evict_count{0};
 std::atomic<int> g_acks{0};
+// A code range the threads must be outside of (wait_threads_outside).
+std::atomic<uintptr_t> g_range_start{0}, g_range_end{0};
+std::atomic<int> g_inside{0};
 
 size_t trap_hash(uintptr_t a) { return (a * 0x9E3779B97F4A7C15ull) >> 48 & (kTrapSlots - 1); }
 
@@ -99,6 +102,8 @@ void on_runtime_signal(int sig, siginfo_t* info, void* ucv) {
     size_t n = g_evict_count.load(std::memory_order_relaxed);
     for (size_t i = 0; addrs && i < n; ++i)
       if (pc == addrs[i]) uc->uc_mcontext.gregs[REG_RIP] = greg_t(pc + 1);
+    if (pc >= g_range_start.load(std::memory_order_relaxed) && pc < g_range_end.load(std::memory_order_relaxed))
+      g_inside.fetch_add(1, std::memory_order_relaxed);
     g_acks.fetch_add(1, std::memory_order_release);
   }
   errno = saved_errno;
@@ -126,7 +131,8 @@ int parse_signal() {
 enum class ThreadPos { safe, must_signal };
 
 // Reads /proc/self/task/<tid>/syscall: "running", "-1 sp pc" (user mode,
-// not running) or "nr args... sp pc" (blocked in a system call).
+// not running) or "nr args... sp pc" (blocked in a system call). A thread
+// is safe unless it runs, or sits at one of `addrs` or inside the range.
 ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
   char path[64], buf[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
@@ -142,6 +148,7 @@ ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
   if (sscanf(buf + 3, "%lx %lx", &sp, &pc) != 2) return ThreadPos::must_signal;
   for (uintptr_t a : addrs)
     if (pc == a) return ThreadPos::must_signal;
+  if (pc >= g_range_start.load() && pc < g_range_end.load()) return ThreadPos::must_signal;
   return ThreadPos::safe;
 }
 
@@ -243,32 +250,41 @@ Status add_trap_redirect(uintptr_t at, uintptr_t resume) {
   return error(ENOSPC, "too many patched functions");
 }
 
-Status evict_threads_from(std::span<const uintptr_t> addrs) {
-  if (addrs.empty()) return Status::ok();
-  g_evict_addrs.store(addrs.data(), std::memory_order_relaxed);
-  g_evict_count.store(addrs.size(), std::memory_order_relaxed);
-  constexpr int kAttempts = 20;  // 20 x 50 ms: about a second
+namespace {
+
+// Interrupts the threads that may be at one of `addrs` or inside the
+// published range until none is: every signaled thread answered and none
+// was inside the range. Returns the threads still pending.
+std::vector<int> run_rounds(std::span<const uintptr_t> addrs) {
+  constexpr int kAttempts = 20;  // 20 x up to 50 ms: about a second
   std::vector<int> pending = list_threads();
   for (int attempt = 0; attempt < kAttempts && !pending.empty(); ++attempt) {
     std::vector<int> to_signal;
     for (int tid : pending)
       if (thread_position(tid, addrs) == ThreadPos::must_signal) to_signal.push_back(tid);
-    if (to_signal.empty()) {
-      pending.clear();
-      break;
-    }
+    if (to_signal.empty()) return {};
     int round = g_round.load() + 1;
     g_acks.store(0);
+    g_inside.store(0);
     g_round.store(round, std::memory_order_release);  // pairs with the handler's acquire
     int sent = 0;
     for (int tid : to_signal) sent += send_round_signal(tid, round) ? 1 : 0;
-    for (int waited = 0; waited < 50000 && g_acks.load(std::memory_order_acquire) < sent; waited += 50) sleep_us(50);
-    if (g_acks.load(std::memory_order_acquire) >= sent) {
-      pending.clear();  // every signaled thread ran the handler; the rest were safe
-      break;
-    }
-    pending = to_signal;  // re-check the ones that did not answer (they may have exited)
+    for (int waited = 0; waited < 50000 && g_acks.load(std::memory_order_acquire) < sent; waited += 50)
+      sleep_us(50);
+    if (g_acks.load(std::memory_order_acquire) >= sent && g_inside.load() == 0) return {};
+    pending = to_signal;  // check again: not answered yet, exited, or still inside
+    if (g_inside.load()) sleep_us(1000);
   }
+  return pending;
+}
+
+}  // namespace
+
+Status evict_threads_from(std::span<const uintptr_t> addrs) {
+  if (addrs.empty()) return Status::ok();
+  g_evict_addrs.store(addrs.data(), std::memory_order_relaxed);
+  g_evict_count.store(addrs.size(), std::memory_order_relaxed);
+  std::vector<int> pending = run_rounds(addrs);
   g_round.fetch_add(1);  // late signals of this round are now stale
   g_evict_addrs.store(nullptr, std::memory_order_relaxed);
   g_evict_count.store(0, std::memory_order_relaxed);
@@ -276,6 +292,20 @@ Status evict_threads_from(std::span<const uintptr_t> addrs) {
     return error(EBUSY, "thread " + std::to_string(pending.front()) +
                             " did not answer the runtime signal " + std::to_string(g_signal) +
                             " (is it blocked?); nothing was changed");
+  return Status::ok();
+}
+
+Status wait_threads_outside(uintptr_t start, uintptr_t end) {
+  UKLP_TRY(text_init());
+  g_range_start.store(start);
+  g_range_end.store(end);
+  std::vector<int> pending = run_rounds({});
+  g_round.fetch_add(1);
+  g_range_start.store(0);
+  g_range_end.store(0);
+  if (!pending.empty())
+    return error(EBUSY, "thread " + std::to_string(pending.front()) +
+                            " is still running code of the patch module; try again");
   return Status::ok();
 }
 

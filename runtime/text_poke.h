@@ -44,6 +44,12 @@ Status add_trap_redirect(uintptr_t at, uintptr_t resume);
 // second (for instance, it blocks the runtime signal).
 Status evict_threads_from(std::span<const uintptr_t> addrs);
 
+// Waits until no thread's user pc is inside [start, end), the code of a
+// patch module about to be unmapped. Bounded: EBUSY after about a second.
+// Limitation until the per-thread consistency model lands: only the pc is
+// checked, not return addresses deeper in the stack.
+Status wait_threads_outside(uintptr_t start, uintptr_t end);
+
 // The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default
 // SIGRTMIN+6).
 int runtime_signal();

@@ -77,9 +77,8 @@ class E2E(unittest.TestCase):
         ]
         self.assertEqual([l for l in log if "livepatch" in l], expected)
         # The entry is back to the compiler's NOPs.
-        addr = self.t.symbol_address(TARGET, "answer")
-        entry = self.t.read_memory(addr, 2)
-        self.assertIn(entry, (b"\x90\x90", b"\x66\x90"))
+        addr = self.t.symbol_address(TARGET, "answer") + (4 if FLAVOR == "gcc_cet" else 0)
+        self.assertIn(self.t.read_memory(addr, 2), (b"\x90\x90", b"\x66\x90"))
 
     def test_unload_requires_disable(self):
         self.load("sample")
@@ -167,6 +166,43 @@ class E2E(unittest.TestCase):
                 f.write(data[: len(data) // 3])
             self.assert_refused(uklp("load", self.t.pid, truncated), r".")
         self.assert_untouched(before)
+
+    def test_pad_straddling_a_page_boundary(self):
+        addr = self.t.symbol_address(TARGET, "straddle")
+        self.assertNotEqual((addr - 14) // 4096, (addr - 1) // 4096, "the test target's pad does not straddle")
+        self.assertEqual(self.t.int("straddle"), 3)
+        self.load("straddle")
+        self.assertEqual(self.t.int("straddle"), 4)
+        uklp("disable", self.t.pid, "livepatch_straddle", check=True)
+        self.assertEqual(self.t.int("straddle"), 3)
+
+    def test_entry_bytes_match_the_compiler(self):
+        addr = self.t.symbol_address(TARGET, "answer")
+        entry = self.t.read_memory(addr, 6)
+        expected = {"gcc": b"\x90\x90", "gcc_cet": b"\xf3\x0f\x1e\xfa\x90\x90", "clang": b"\x66\x90"}[FLAVOR]
+        self.assertEqual(entry[: len(expected)], expected)
+        self.load("sample")
+        self.assertEqual(self.t.int("answer"), 42)
+        patched = self.t.read_memory(addr, 6)
+        self.assertEqual(patched[len(expected) - 2], 0xEB)  # jmp rel8 back to the pad
+        uklp("disable", self.t.pid, "livepatch_sample", check=True)
+        self.assertEqual(self.t.read_memory(addr, 6), entry)
+
+    def test_refuses_an_entry_changed_by_something_else(self):
+        addr = self.t.symbol_address(TARGET, "answer")
+        original = self.t.read_memory(addr - 14, 20)
+        nops = addr + (4 if FLAVOR == "gcc_cet" else 0)
+        with open(f"/proc/{self.t.pid}/mem", "r+b") as f:  # a debugger's breakpoint
+            f.seek(nops)
+            f.write(b"\xcc")
+        changed = self.t.read_memory(addr - 14, 20)
+        res = uklp("load", self.t.pid, patch("sample"))
+        self.assert_refused(res, r"'answer'.*changed by something else.*Device or resource busy")
+        self.assertEqual(self.t.read_memory(addr - 14, 20), changed)  # not overwritten
+        with open(f"/proc/{self.t.pid}/mem", "r+b") as f:
+            f.seek(addr - 14)
+            f.write(original)
+        self.assertEqual(self.t.int("answer"), 41)
 
     def test_refuses_a_second_load_of_the_same_module(self):
         self.load("sample")

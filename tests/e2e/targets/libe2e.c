@@ -3,7 +3,7 @@
 #include "target.h"
 PATCHABLE __attribute__((used)) static int lib_secret(void) {
 	__asm__ volatile("");
-	return 500;
+	return VALUE(500);
 }
 
 PATCHABLE int lib_answer(void) {

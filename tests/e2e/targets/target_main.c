@@ -16,19 +16,25 @@ int answer(void);
 int compute(int x);
 int lib_answer(void);
 int nopad(void);
+int straddle(void);
 int read_counter(void);
 void bump_counter(void);
 
 PATCHABLE int answer(void) {
 	__asm__ volatile("");
-	return 41;
+	return VALUE(41);
 }
 
 /* No pad: patching it must be refused by name. */
 PATCHABLE __attribute__((patchable_function_entry(0, 0))) int nopad(void) {
 	__asm__ volatile("");
-	return 7;
+	return VALUE(7);
 }
+
+#ifdef OTHER_BUILD
+/* Makes this build's contents, and so its build-id, differ. */
+__attribute__((used)) static const char other_build[] = "another build of the e2e target";
+#endif
 
 static atomic_long calls, bad;
 static atomic_int stop;
@@ -60,6 +66,7 @@ int main(void) {
 		else if (!strncmp(line, "compute ", 8)) printf("compute=%d\n", compute(atoi(line + 8)));
 		else if (!strcmp(line, "lib_answer")) printf("lib_answer=%d\n", lib_answer());
 		else if (!strcmp(line, "nopad")) printf("nopad=%d\n", nopad());
+		else if (!strcmp(line, "straddle")) printf("straddle=%d\n", straddle());
 		else if (!strcmp(line, "counter")) printf("counter=%d\n", read_counter());
 		else if (!strcmp(line, "bump")) { bump_counter(); printf("bump=%d\n", read_counter()); }
 		else if (!strncmp(line, "spin ", 5)) {

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * livepatch-straddle.c: a function whose pad straddles a page boundary;
+ * straddle() returns 4.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <uklp/livepatch.h>
+
+static int livepatch_straddle(void)
+{
+	return 4;
+}
+
+static struct klp_func funcs[] = {
+	{
+		.old_name = "straddle",
+		.new_func = livepatch_straddle,
+	}, { }
+};
+
+static struct klp_object objs[] = {
+	{
+		/* name being NULL means the main program */
+		.funcs = funcs,
+	}, { }
+};
+
+static struct klp_patch patch = {
+	.mod = THIS_MODULE,
+	.objs = objs,
+};
+
+static int livepatch_init(void)
+{
+	pr_info("loading\n");
+	return klp_enable_patch(&patch);
+}
+
+static void livepatch_exit(void)
+{
+	pr_info("unloading\n");
+}
+
+module_init(livepatch_init);
+module_exit(livepatch_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(livepatch, "Y");
