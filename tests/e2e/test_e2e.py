@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -202,6 +203,38 @@ class E2E(unittest.TestCase):
         with open(f"/proc/{self.t.pid}/mem", "r+b") as f:
             f.seek(addr - 14)
             f.write(original)
+        self.assertEqual(self.t.int("answer"), 41)
+
+    def spinner_tid(self):
+        for tid in sorted(os.listdir(f"/proc/{self.t.pid}/task")):
+            with open(f"/proc/{self.t.pid}/task/{tid}/comm") as f:
+                comm = f.read().strip()
+            if int(tid) != self.t.pid and comm != "uklp-control":
+                return int(tid)
+        raise AssertionError("no spinner thread")
+
+    @unittest.skipUnless(FLAVOR.startswith("gcc"), "only GCC's entry is two instructions")
+    def test_thread_stopped_between_the_two_nops(self):
+        self.assertEqual(self.t.int("spin 1"), 1)
+        tid = self.spinner_tid()
+        addr = self.t.symbol_address(TARGET, "answer") + (4 if FLAVOR == "gcc_cet" else 0)
+        park = subprocess.Popen([os.environ["E2E_PARK"], str(tid), hex(addr + 1), "300"],
+                                stdout=subprocess.PIPE, text=True)
+        self.assertEqual(park.stdout.readline().strip(), "parked")
+        with open(f"/proc/{self.t.pid}/task/{tid}/syscall") as f:
+            self.assertEqual(int(f.read().split()[2], 16), addr + 1)  # between the NOPs
+        # The parked thread is let go 300 ms later, while uklp waits for it;
+        # it must step over the second NOP, never into a half-written jump.
+        self.load("sample")
+        self.assertEqual(park.wait(timeout=30), 0)
+        park.stdout.close()
+        self.assertEqual(self.t.int("answer"), 42)
+        calls, bad = map(int, self.t.call("check").split(","))
+        self.assertEqual(bad, 0)
+        time.sleep(0.2)
+        calls_after = int(self.t.call("check").split(",")[0])
+        self.assertGreater(calls_after, calls)  # the spinner still runs
+        uklp("disable", self.t.pid, "livepatch_sample", check=True)
         self.assertEqual(self.t.int("answer"), 41)
 
     def test_refuses_a_second_load_of_the_same_module(self):
