@@ -168,9 +168,13 @@ UKLP_EXTERN_C __attribute__((weak, visibility("protected"))) struct module __thi
 #endif
 #define THIS_MODULE (&__this_module)
 
+/* Kernel section annotations, accepted and ignored. Not in C++, where a
+ * glibc structure has a field called __init. */
+#ifndef __cplusplus
 #define __init
 #define __exit
 #define __initdata
+#endif
 #define __user
 
 #define UKLP_UNIQUE_ID(prefix) UKLP_CAT(UKLP_CAT(prefix, __COUNTER__), _)
