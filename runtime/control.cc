@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -261,6 +262,10 @@ bool peer_allowed(int sock) {
 }
 
 void serve(int sock) {
+  // A client that stalls must not hold the control thread forever.
+  timeval tv{5, 0};
+  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   Reply r{sock, {}};
   if (!peer_allowed(sock)) {
     r.send_line("error", std::to_string(EACCES) + "\tonly root or the process's own user may control it");

@@ -47,6 +47,11 @@ class E2E(unittest.TestCase):
         self.assertNotIn("livepatch_", listing)
         self.assertEqual(self.entry_bytes(), entry_before)
 
+    def text_mappings(self):
+        real = os.path.realpath(TARGET)
+        with open(f"/proc/{self.t.pid}/maps") as f:
+            return [l.split()[:2] for l in f if l.rstrip().endswith(real)]
+
     def entry_bytes(self):
         addr = self.t.symbol_address(TARGET, "answer")
         return self.t.read_memory(addr - 14, 20)
@@ -182,8 +187,10 @@ class E2E(unittest.TestCase):
         entry = self.t.read_memory(addr, 6)
         expected = {"gcc": b"\x90\x90", "gcc_cet": b"\xf3\x0f\x1e\xfa\x90\x90", "clang": b"\x66\x90"}[FLAVOR]
         self.assertEqual(entry[: len(expected)], expected)
+        maps_before = self.text_mappings()
         self.load("sample")
         self.assertEqual(self.t.int("answer"), 42)
+        self.assertEqual(self.text_mappings(), maps_before)  # text pages keep their protections
         patched = self.t.read_memory(addr, 6)
         self.assertEqual(patched[len(expected) - 2], 0xEB)  # jmp rel8 back to the pad
         uklp("disable", self.t.pid, "livepatch_sample", check=True)
