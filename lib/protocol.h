@@ -17,15 +17,39 @@
 //   ok                 success; the last line
 //   error\t<errno>\t<message>  failure (positive errno); the last line
 //
-// Commands (fields after the command name):
-//   load     NAME FILE [KEY=VALUE...]   FILE is the path shown in messages
-//   disable  NAME
-//   unload   NAME
-//   list                                 data: one "key=value ..." line per patch
-//   sys      PATH [VALUE]                read (data: value) or write one attribute
-//   tree                                 data: every attribute path "PATH=VALUE"
-//   dmesg                                data: the runtime log
-//   info                                 data: "key=value" lines about the runtime
+// The client may close the connection at any time (a --timeout, Ctrl-C).
+// That never cancels, reverses or rolls back the request: the runtime
+// finishes it and discards the rest of the answer (write with MSG_NOSIGNAL).
+// Unknown response kinds are ignored by the CLI, so new kinds can be added.
+//
+// Commands (fields after the command name; the CLI in cli/ sends exactly
+// these, see docs/cli.md):
+//   load     NAME FILE FLAGS [KEY=VALUE...]
+//            NAME: the patch name the CLI derived from the file name like the
+//            kernel derives a module name ("livepatch-sample.so" ->
+//            "livepatch_sample"). FILE: the absolute path, only shown in
+//            messages; the module is the descriptor passed with SCM_RIGHTS
+//            (opened O_RDONLY|O_CLOEXEC). FLAGS: "wait" answers `ok` once the
+//            transition has finished, "nowait" once it has started (send
+//            progress lines while waiting). KEY=VALUE: module parameters.
+//   disable  NAME [FLAGS]              the kernel's `echo 0 > enabled`; FLAGS
+//                                      as for load, absent means "wait"
+//                                      (the CLI always sends it)
+//   unload   NAME                      the kernel's rmmod
+//   list                               data lines of TAB-separated key=value
+//                                      fields, keyed by their first field:
+//     patch=NAME  enabled=0|1  transition=0|1  replace=0|1  stack_order=N  forced=0|1  file=PATH
+//     object=OBJ  patch=NAME  patched=0|1          (OBJ "main" for the program)
+//     func=OLD_NAME,SYMPOS  object=OBJ  patch=NAME  old=0xADDR  new=0xADDR
+//            any order (the CLI groups by the patch= and object= fields);
+//            extra keys and other first keys are allowed and shown as-is
+//   sys      PATH [VALUE]              read (one data line: the value, without
+//                                      the sysfs "\n") or write one attribute;
+//                                      PATH as under /sys: "livepatch/P/enabled",
+//                                      "module/P/parameters/X", "task/TID/patch_state"
+//   tree                               data: every attribute path "PATH=VALUE"
+//   dmesg                              data: the runtime log, one line each
+//   info                               data: "key=value" lines about the runtime
 #pragma once
 
 #include <sys/un.h>
