@@ -52,6 +52,7 @@
 //   info                               data: "key=value" lines about the runtime
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include <string>
