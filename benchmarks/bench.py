@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""bench.py: runs the uklp benchmarks and prints a summary table.
+
+    bench.py [--smoke] [options] BUILD_DIR
+
+BUILD_DIR must hold the built `uklp-benchmarks` target (run.sh builds it).
+Four benchmarks (docs/design.md, "Benchmarks", says why each is built so):
+
+  startup  runs of a trivial prepared program: plain, with
+           LD_PRELOAD=libuklp.so (and its constructor off, UKLP_DISABLE=1),
+           and via `uklp run --`, interleaved (bench_spawn): wall time until
+           main() starts, of the whole run, and CPU time; plus `uklp
+           --version` alone, the CLI's share of `uklp run`.
+  dlopen   dlopen(RTLD_NOW) in a fresh process of libuklp.so, of libuklp.so
+           with UKLP_DISABLE=1 (its constructor returns at once), and of a
+           similar empty C++ library, interleaved: the runtime's in-process
+           start-up cost, and its constructor alone.
+  calls    ns per call of base() (no pad), padded() (pad, never patched) and
+           patched(), and of lib_base() and lib_patched() in a shared
+           library, in four states: (a) no runtime, (b) runtime loaded,
+           nothing patched, (c) after `uklp load` of a module replacing
+           patched() and lib_patched() with the same body, (d) after `uklp
+           disable`. (b), (c) and (d) are phases of one process, paused
+           between phases while the CLI patches it.
+  branch   a hand-made site's cost (bench_branch_distance, no uklp) when its
+           target differs from it in address bit K: why (c) costs more for
+           the main program than for the library.
+
+Every comparison is made within one run (a round of the interleaving), then
+summarized over rounds as a median with its interquartile range [p25, p75]:
+the machines are shared and noisy. No number is asserted: --smoke runs
+everything with tiny counts and only checks that it works (ctest label
+benchmark-smoke).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+PATCH_NAME = "livepatch_bench_calls"  # livepatch-bench-calls.so
+FUNCS = ("base", "padded", "patched", "lib_base", "lib_patched")
+
+
+# ---- statistics ----
+
+def quantile(values, q):
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def summary(values):
+    """median, p25, p75 of a list of numbers."""
+    return {"median": statistics.median(values), "p25": quantile(values, 0.25),
+            "p75": quantile(values, 0.75), "n": len(values)}
+
+
+def paired(a, b):
+    """b[i] - a[i] for each round i."""
+    return [y - x for x, y in zip(a, b)]
+
+
+# ---- paths and environment ----
+
+class Build:
+    def __init__(self, build_dir):
+        d = os.path.abspath(build_dir)
+        self.uklp = os.path.join(d, "bin", "uklp")
+        self.runtime = os.path.join(d, "lib", "libuklp.so")
+        b = os.path.join(d, "benchmarks")
+        self.trivial = os.path.join(b, "bench_trivial")
+        self.spawn = os.path.join(b, "bench_spawn")
+        self.probe = os.path.join(b, "bench_dlopen_probe")
+        self.empty = os.path.join(b, "libuklp_bench_empty.so")
+        self.calls = os.path.join(b, "bench_calls")
+        self.calls_lib = os.path.join(b, "libbench_calls_lib.so")
+        self.module = os.path.join(b, "livepatch-bench-calls.so")
+        self.branch = os.path.join(b, "bench_branch_distance")
+        missing = [p for p in vars(self).values() if not os.path.exists(p)]
+        if missing:
+            sys.exit(f"bench.py: missing {', '.join(missing)}: build the uklp-benchmarks target first")
+
+
+def clean_env(**extra):
+    """The environment without anything that would load or steer uklp."""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("UKLP_")}
+    env.update(extra)
+    return env
+
+
+# ---- 1. start-up ----
+
+STARTUP_VARIANTS = ("plain", "preload-off", "preload", "uklp-run", "cli-only")
+
+
+def bench_startup(build, runs, warmup):
+    """{metric: {variant: [microseconds per run]}}, metrics wall, main, exit, cpu."""
+    variants = [
+        ["plain", build.trivial],
+        ["preload-off", "UKLP_DISABLE=1", f"LD_PRELOAD={build.runtime}", build.trivial],
+        ["preload", f"LD_PRELOAD={build.runtime}", build.trivial],
+        ["uklp-run", build.uklp, "run", "--", build.trivial],
+        ["cli-only", build.uklp, "--version"],  # the CLI's own share of uklp-run
+    ]
+    argv = [build.spawn, str(runs + warmup)]
+    for i, v in enumerate(variants):
+        argv += ([":::"] if i else []) + v
+    out = subprocess.run(argv, env=clean_env(), stdout=subprocess.PIPE, text=True, check=True).stdout
+    m = {k: {v: [] for v in STARTUP_VARIANTS} for k in ("wall", "main", "exit", "cpu")}
+    for line in out.splitlines():
+        name, wall, main, cpu = line.split()
+        if int(main) < 0 and name != "cli-only":
+            raise RuntimeError(f"startup: {name}: the program did not report the start of main()")
+        m["wall"][name].append(int(wall) / 1e3)
+        m["main"][name].append(int(main) / 1e3)
+        m["exit"][name].append((int(wall) - int(main)) / 1e3)
+        m["cpu"][name].append(int(cpu) / 1e3)
+    return {k: {v: t[warmup:] for v, t in per.items()} for k, per in m.items()}
+
+
+# ---- 2. dlopen ----
+
+def probe_once(build, lib, **env):
+    out = subprocess.run([build.probe, lib], env=clean_env(**env), stdout=subprocess.PIPE, text=True,
+                         check=True).stdout
+    return int(out) / 1e3  # microseconds
+
+
+def bench_dlopen(build, runs, warmup):
+    variants = [
+        ("empty", lambda: probe_once(build, build.empty)),
+        ("uklp-disabled", lambda: probe_once(build, build.runtime, UKLP_DISABLE="1")),
+        ("uklp", lambda: probe_once(build, build.runtime)),
+    ]
+    times = {name: [] for name, _ in variants}
+    for r in range(runs + warmup):
+        for k in range(len(variants)):
+            name, probe = variants[(r + k) % len(variants)]
+            times[name].append(probe())
+    return {name: t[warmup:] for name, t in times.items()}
+
+
+# ---- 3. calls ----
+
+class CallsProcess:
+    """bench_calls, plain or under `uklp run`, driven phase by phase."""
+
+    def __init__(self, build, args, with_runtime):
+        cmd = [build.calls, *args]
+        if with_runtime:
+            cmd = [build.uklp, "run", "--", *cmd]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     bufsize=1, env=clean_env())
+        self.pid = self.proc.pid
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench_calls did not start")
+        if with_runtime:
+            self.wait_for_socket()
+
+    def wait_for_socket(self):
+        name = f"@uklp/{self.pid}"
+        for _ in range(500):
+            with open("/proc/net/unix") as f:
+                if any(line.rstrip().endswith(name) for line in f):
+                    return
+            time.sleep(0.01)
+        raise RuntimeError("the runtime's control socket did not appear")
+
+    def phase(self, label):
+        """Runs one phase; returns ({func: [ns per round]}, {func: its two entry bytes})."""
+        self.proc.stdin.write(f"run {label}\n")
+        self.proc.stdin.flush()
+        rounds = {f: [] for f in FUNCS}
+        entry = None
+        for line in self.proc.stdout:
+            words = line.split()
+            if words[0] == "round":
+                for kv in words[3:]:
+                    k, v = kv.split("=")
+                    rounds[k].append(float(v))
+            elif words[0] == "entry":
+                entry = parse_entry(words[2:])
+            elif words[0] == "done":
+                return rounds, entry
+            else:
+                raise RuntimeError(f"bench_calls: {line.strip()}")
+        raise RuntimeError("bench_calls exited during a phase")
+
+    def quit(self):
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+
+
+def uklp(build, *args):
+    proc = subprocess.run([build.uklp, *map(str, args)], env=clean_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"uklp {' '.join(map(str, args))}: exit {proc.returncode}: {proc.stderr.strip()}")
+
+
+def parse_entry(words):
+    """['patched=90', '90', 'lib_patched=eb', 'f0'] -> {'patched': '90 90', ...}"""
+    out = {}
+    for first, second in zip(words[0::2], words[1::2]):
+        name, _, byte = first.partition("=")
+        out[name] = f"{byte} {second}"
+    return out
+
+
+def check_entry(state, entry):
+    for func, code in entry.items():
+        if code.startswith("eb ") != (state == "c"):
+            raise RuntimeError(f"state {state}: {func}() entry is '{code}'")
+
+
+def calls_states(build, args):
+    """One process without the runtime, one with it: states a, b, c, d."""
+    result = {}
+    plain = CallsProcess(build, args, with_runtime=False)
+    result["a"] = plain.phase("a")
+    plain.quit()
+    p = CallsProcess(build, args, with_runtime=True)
+    result["b"] = p.phase("b")
+    uklp(build, "load", p.pid, build.module)
+    distances = code_distances(p.pid, build)
+    result["c"] = p.phase("c")
+    uklp(build, "disable", p.pid, PATCH_NAME)
+    result["d"] = p.phase("d")
+    p.quit()
+    for state, (_, entry) in result.items():
+        check_entry(state, entry)
+    return {state: rounds for state, (rounds, _) in result.items()}, distances
+
+
+def code_distances(pid, build):
+    """How far the patch module's mapping lies from the main program's and from the library's."""
+    starts = {}
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 6:
+                starts.setdefault(os.path.realpath(fields[5]), int(fields[0].split("-")[0], 16))
+    module = starts[os.path.realpath(build.module)]
+    return {"main": abs(module - starts[os.path.realpath(build.calls)]),
+            "library": abs(module - starts[os.path.realpath(build.calls_lib)])}
+
+
+def bench_calls(build, calls, rounds, repeat):
+    """Pools the rounds of `repeat` pairs of processes."""
+    args = ["--calls", str(calls), "--rounds", str(rounds)]
+    pooled = {s: {f: [] for f in FUNCS} for s in "abcd"}
+    distances = []
+    for _ in range(repeat):
+        states, d = calls_states(build, args)
+        distances.append(d)
+        for state, per_func in states.items():
+            for f in FUNCS:
+                pooled[state][f] += per_func[f]
+    return pooled, distances
+
+
+# ---- 4. branch distance ----
+
+def bench_branch(build, calls, rounds):
+    """{bit: ns} from bench_branch_distance; the bit "near" is the body next to the site."""
+    out = subprocess.run([build.branch, "--calls", str(calls), "--rounds", str(rounds)], env=clean_env(),
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    return {words[1]: float(words[2]) for words in map(str.split, out.splitlines())}
+
+
+# ---- report ----
+
+def cpu_model():
+    info = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
+    return f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model {info.get('model', '?')})"
+
+
+def compiler(build_dir):
+    path = "c++"
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("CMAKE_CXX_COMPILER:"):
+                    path = line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    out = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
+    return out.splitlines()[0] if out else path
+
+
+def report_machine(build_dir):
+    print(f"date {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} CPUs, {cpu_model()}; "
+          f"kernel {os.uname().release}; {compiler(build_dir)}")
+    print("load average %.2f %.2f %.2f at the start\n" % os.getloadavg())
+
+
+def fmt(s, unit="", digits=3):
+    return f"{s['median']:.{digits}f}{unit} [{s['p25']:.{digits}f}, {s['p75']:.{digits}f}]"
+
+
+def report_startup(st):
+    n = len(st["wall"]["plain"])
+    print(f"1. Runs of a trivial prepared program (us per run; median [p25, p75] over {n} interleaved runs)")
+    print("   to main: exec to the start of main(); main+exit: the rest; CPU: user+sys of all threads")
+    print(f"   {'variant':<12} {'wall':>20} {'to main':>20} {'main+exit':>20} {'CPU':>20}"
+          f"   {'wall - plain':>20} {'to main - plain':>20}")
+    for name in STARTUP_VARIANTS:
+        cols = [fmt(summary(st[k][name]), digits=0) for k in ("wall", "main", "exit", "cpu")]
+        diffs = ["", ""]
+        if name == "cli-only":  # no main() of trivial
+            cols[1] = cols[2] = "-"
+            diffs = [fmt(summary(paired(st["wall"]["plain"], st["wall"][name])), digits=0), ""]
+        elif name != "plain":
+            diffs = [fmt(summary(paired(st[k]["plain"], st[k][name])), digits=0) for k in ("wall", "main")]
+        print(f"   {name:<12} " + " ".join(f"{c:>20}" for c in cols) + "   " + " ".join(f"{d:>20}" for d in diffs))
+
+
+def report_dlopen(dl):
+    print(f"\n2. dlopen(RTLD_NOW) in a fresh process (us; median [p25, p75] over {len(dl['uklp'])} runs each)")
+    for name in ("empty", "uklp-disabled", "uklp"):
+        print(f"   {name:<34} {fmt(summary(dl[name]), digits=1):>26}")
+    print(f"   {'uklp - empty (upper bound)':<34} {fmt(summary(paired(dl['empty'], dl['uklp'])), digits=1):>26}")
+    print(f"   {'uklp - uklp-disabled (constructor)':<34} "
+          f"{fmt(summary(paired(dl['uklp-disabled'], dl['uklp'])), digits=1):>26}")
+
+
+CALL_STATES = {"a": "(a) no runtime", "b": "(b) runtime, nothing patched", "c": "(c) after uklp load",
+               "d": "(d) after uklp disable"}
+CALL_DIFFS = (("padded", "base"), ("patched", "base"), ("lib_patched", "lib_base"))
+
+
+def human_size(n):
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def report_calls(pooled, distances):
+    n = len(pooled["a"]["base"])
+    print(f"\n3. Calls (ns per call; median [p25, p75] over {n} rounds; differences paired within a round)")
+    print(f"   {'state':<28} " + " ".join(f"{f:>21}" for f in FUNCS))
+    for state, name in CALL_STATES.items():
+        print(f"   {name:<28} " + " ".join(f"{fmt(summary(pooled[state][f])):>21}" for f in FUNCS))
+    print(f"   {'differences':<28} " + " ".join(f"{a + ' - ' + b:>24}" for a, b in CALL_DIFFS))
+    for state, name in CALL_STATES.items():
+        r = pooled[state]
+        print(f"   {name:<28} " + " ".join(f"{fmt(summary(paired(r[b], r[a]))):>24}" for a, b in CALL_DIFFS))
+    print("   distance of the patch module from the main program: " +
+          ", ".join(human_size(d["main"]) for d in distances) +
+          "; from the library: " + ", ".join(human_size(d["library"]) for d in distances))
+    print("   padded vs base, relative: " + ", ".join(
+        f"({s}) {fmt(summary(relative(pooled[s]['base'], pooled[s]['padded'])), '%', 2)}" for s in "abd"))
+
+
+def relative(base, other):
+    """100 * (other[i] / base[i] - 1) for each round i."""
+    return [100 * (o / b - 1) for b, o in zip(base, other)]
+
+
+def report_branch(br):
+    low = [ns for bit, ns in br.items() if bit != "near" and int(bit) <= 36]
+    high = [ns for bit, ns in br.items() if bit != "near" and int(bit) >= 37]
+    print("\n4. A hand-made site (jmp rel8; jmp *slot) whose target differs from it in address bit K, "
+          "ns per call over a direct call (median over rounds)")
+    print("   " + " ".join(f"{bit}:{ns:+.2f}" for bit, ns in br.items()))
+    if low and high:
+        print(f"   median over K <= 36: {statistics.median(low):+.3f} ns; over K >= 37: {statistics.median(high):+.3f} ns")
+
+
+def report_targets(st, dl, pooled):
+    def startup_cost(metric, variant):
+        return summary(paired(st[metric]["plain"], st[metric][variant]))["median"]
+
+    def verdict(ok):
+        return "met" if ok else "MISSED"
+    ctor = summary(paired(dl["uklp-disabled"], dl["uklp"]))["median"]
+    print("\nTargets (issues 2 and 5), medians of paired differences:")
+    print(f"   start-up, the runtime's constructor (dlopen): {ctor:+.0f} us "
+          f"(claim: well under a millisecond): {verdict(ctor < 1000)}")
+    for variant in ("preload", "uklp-run"):
+        main, wall = startup_cost("main", variant), startup_cost("wall", variant)
+        print(f"   start-up, {variant}: {main:+.0f} us until main() ({verdict(main < 1000)}), "
+              f"{wall:+.0f} us per whole run ({verdict(wall < 1000)})")
+    for what, func, base in (("main program", "patched", "base"), ("library", "lib_patched", "lib_base")):
+        cost = summary(paired(pooled["c"][base], pooled["c"][func]))["median"]
+        own = summary(pooled["c"][func])["median"] - summary(pooled["b"][func])["median"]
+        print(f"   patched call, {what}: {cost:+.3f} ns vs the same body without a site, "
+              f"{own:+.3f} ns vs itself before the load (target <= +0.75 ns): {verdict(cost <= 0.75)}")
+    padded = summary(relative(pooled["a"]["base"], pooled["a"]["padded"]))["median"]
+    print(f"   padded call: {padded:+.2f}% vs base (target within 2%): {verdict(abs(padded) <= 2)}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("build_dir")
+    ap.add_argument("--smoke", action="store_true", help="tiny counts: check that everything runs")
+    ap.add_argument("--startup-runs", type=int, default=300)
+    ap.add_argument("--dlopen-runs", type=int, default=200)
+    ap.add_argument("--calls", type=int, default=200000, help="calls per batch")
+    ap.add_argument("--rounds", type=int, default=201, help="rounds per phase")
+    ap.add_argument("--repeat", type=int, default=3, help="process pairs for the call benchmark")
+    ap.add_argument("--json", help="also write the raw measurements to this file")
+    a = ap.parse_args()
+    warmup = 5
+    if a.smoke:
+        a.startup_runs, a.dlopen_runs, a.calls, a.rounds, a.repeat, warmup = 3, 3, 1000, 3, 1, 1
+    build = Build(a.build_dir)
+    report_machine(a.build_dir)
+    st = bench_startup(build, a.startup_runs, warmup)
+    dl = bench_dlopen(build, a.dlopen_runs, warmup)
+    pooled, distances = bench_calls(build, a.calls, a.rounds, a.repeat)
+    br = bench_branch(build, a.calls, 51 if not a.smoke else 3)
+    report_startup(st)
+    report_dlopen(dl)
+    report_calls(pooled, distances)
+    report_branch(br)
+    if not a.smoke:
+        report_targets(st, dl, pooled)
+    print("load average %.2f %.2f %.2f at the end" % os.getloadavg())
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"startup": st, "dlopen": dl, "calls": pooled, "distances": distances, "branch": br}, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+/*
+ * livepatch-bench-calls.c: replaces patched() of the benchmark program
+ * calls.cc and lib_patched() of its library calls_lib.c with functions of the
+ * same body, so that the benchmark measures only the way a call reaches them
+ * (the site), not what they do.
+ */
+#include <uklp/livepatch.h>
+
+__attribute__((noipa)) static int livepatch_patched(int x)
+{
+	return x * 2 + 1;
+}
+
+__attribute__((noipa)) static int livepatch_lib_patched(int x)
+{
+	return x * 2 + 1;
+}
+
+static struct klp_func funcs[] = { { .old_name = "patched", .new_func = livepatch_patched, }, { } };
+static struct klp_func lib_funcs[] = { { .old_name = "lib_patched", .new_func = livepatch_lib_patched, }, { } };
+static struct klp_object objs[] = {
+	{ .name = NULL, .funcs = funcs, },
+	{ .name = "libbench_calls_lib.so", .funcs = lib_funcs, },
+	{ }
+};
+static struct klp_patch patch = { .mod = THIS_MODULE, .objs = objs, };
+
+static int livepatch_init(void) { return klp_enable_patch(&patch); }
+static void livepatch_exit(void) { }
+module_init(livepatch_init);
+module_exit(livepatch_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(livepatch, "Y");

@@ -1,0 +1,11 @@
+#!/bin/sh
+# run.sh [BUILD_DIR]: builds the benchmarks in BUILD_DIR (default: build; it
+# must be configured already) and runs them all (bench.py), printing a
+# summary table. Extra arguments go to bench.py (--json FILE, --rounds N, ...).
+# Method and numbers: docs/design.md, "Benchmarks".
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build}
+[ $# -gt 0 ] && shift
+cmake --build "$build" --target uklp-benchmarks
+exec python3 "$here/bench.py" "$@" "$build"
