@@ -63,6 +63,12 @@ endfunction()
 function(uklp_prepare_target target)
   _uklp_patchable_option(flag)
   target_compile_options(${target} PRIVATE ${flag})
+  # GCC: no interprocedural assumptions a replacement could break (IPA-RA
+  # lets callers rely on the registers a callee happens to leave alone;
+  # IPA constant propagation leaks a callee's result into its callers).
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANG_AND_ID:C,GNU>:-flive-patching=inline-clone>
+    $<$<COMPILE_LANG_AND_ID:CXX,GNU>:-flive-patching=inline-clone>)
   get_target_property(type ${target} TYPE)
   if(type STREQUAL "EXECUTABLE" OR type STREQUAL "SHARED_LIBRARY" OR type STREQUAL "MODULE_LIBRARY")
     target_link_options(${target} PRIVATE -Wl,--build-id)

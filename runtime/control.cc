@@ -291,6 +291,9 @@ void serve(int sock) {
 }
 
 void* control_main(void*) {
+  // Named from inside: naming another thread opens its /proc task entry,
+  // which on this kernel delays the process's exit by milliseconds.
+  pthread_setname_np(pthread_self(), "uklp-control");
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
@@ -336,7 +339,6 @@ Status control_start() {
     g_listen_fd = -1;
     return error(rc, "cannot start the control thread");
   }
-  pthread_setname_np(t, "uklp-control");
   static bool atfork_done = false;
   if (!atfork_done) {
     pthread_atfork(nullptr, nullptr, after_fork_child);
