@@ -252,5 +252,28 @@ class E2E(unittest.TestCase):
         self.assert_refused(uklp("load", self.t.pid, patch("sample")), r"already loaded.*File exists")
 
 
+class Preparation(unittest.TestCase):
+    """The three documented ways to run a target with the runtime."""
+
+    def patch_and_check(self, t, module=None):
+        try:
+            self.assertEqual(t.int("answer"), 41)
+            uklp("load", t.pid, module or patch("sample"), check=True)
+            self.assertEqual(t.int("answer"), 42)
+        finally:
+            t.stop()
+
+    def test_ld_preload(self):
+        self.patch_and_check(Target(TARGET, env={"LD_PRELOAD": os.environ["UKLP_RUNTIME_LIB"]}, via_cli=False))
+
+    def test_linked_runtime(self):
+        d = os.path.dirname(TARGET)
+        linked = Target(os.path.join(d, "e2e_target_linked"), via_cli=False)
+        # Another build of the program: the patch built for e2e_target is refused.
+        res = uklp("load", linked.pid, patch("sample"))
+        self.assertIn("Exec format error", res.err)
+        self.patch_and_check(linked, os.path.join(d, "patches-linked", "livepatch-sample.so"))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

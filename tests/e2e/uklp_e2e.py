@@ -31,10 +31,11 @@ def uklp(*args, check=False, timeout=60):
 
 
 class Target:
-    def __init__(self, path, env=None):
+    def __init__(self, path, env=None, via_cli=True):
         e = dict(os.environ)
         e.update(env or {})
-        self.proc = subprocess.Popen([UKLP, "run", "--", path], stdin=subprocess.PIPE,
+        argv = [UKLP, "run", "--", path] if via_cli else [path]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1, env=e)
         self.pid = self.proc.pid
         line = self.proc.stdout.readline().strip()
