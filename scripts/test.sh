@@ -69,7 +69,7 @@ build_tree build && run_ctest build
 # The sanitized tree checks the tools and the tests' own code; the runtime is
 # never sanitized (it lives in other processes), so the long stress runs,
 # which exercise the runtime, run once, in build/.
-build_tree build-asan -DUKLP_SANITIZE=ON && run_ctest build-asan -E '^stress_'
+build_tree build-asan -DUKLP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug && run_ctest build-asan -E '^stress_'
 
 
 if [[ ${UKLP_TEST_DEMO:-1} != 0 ]]; then
