@@ -159,6 +159,9 @@ Status do_enable(klp_patch* kp) {
     return error(EINVAL, "patch '" + mod->name + "' is not compatible with the already installed livepatches");
   }
   if (mod->patch || find_patch(mod->name)) return error(EEXIST, "patch '" + mod->name + "' already exists");
+  // Refused rather than applied as an ordinary patch: replacing the older
+  // patches (klp_add_nops, klp_unpatch_replaced_patches) is not built yet.
+  if (kp->replace) return error(EOPNOTSUPP, "atomic replace (.replace = true) is not supported yet");
   auto owned = build_patch(kp, mod);
   Patch* patch = owned.get();
   for (auto& obj : patch->objs) {
