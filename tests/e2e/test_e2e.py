@@ -158,6 +158,9 @@ class E2E(unittest.TestCase):
     def test_refuses_other_build_of_target(self):
         self.refusal("wrongbuild", r"built for main with build-id .*Exec format error")
 
+    def test_refuses_atomic_replace_until_it_is_built(self):
+        self.refusal("replace", r"atomic replace.*not supported.*Operation not supported")
+
     def test_refuses_malformed_files(self):
         before = self.entry_bytes()
         with tempfile.TemporaryDirectory() as d:
