@@ -54,6 +54,7 @@ class [[nodiscard]] Result {
   T& operator*() { return value(); }
   const T& operator*() const { return value(); }
   Status status() const { return is_ok() ? Status() : std::get<1>(v_); }
+  T value_or(T fallback) const { return is_ok() ? std::get<0>(v_) : std::move(fallback); }
 
  private:
   std::variant<T, Status> v_;

@@ -210,7 +210,7 @@ void tree_lines(Reply& r) {
   for (Patch* p : klp_patches()) {
     std::string base = "livepatch/" + p->name + "/";
     for (const char* attr : {"enabled", "transition", "replace", "stack_order"})
-      r.data.push_back(base + attr + "=" + *sys_read(base + attr));
+      r.data.push_back(base + attr + "=" + sys_read(base + attr).value_or("?"));
     for (auto& o : p->objs) {
       r.data.push_back(base + o->name + "/patched=" + std::to_string(o->patched));
       for (auto& f : o->funcs)
@@ -219,7 +219,7 @@ void tree_lines(Reply& r) {
   }
   for (auto& m : modules())
     for (const Param& p : m->params)
-      if (p.perm & 0444) r.data.push_back("module/" + m->name + "/parameters/" + p.name + "=" + param_get(p).value());
+      if (p.perm & 0444) r.data.push_back("module/" + m->name + "/parameters/" + p.name + "=" + param_get(p).value_or("?"));
   if (DIR* d = opendir("/proc/self/task")) {
     while (dirent* e = readdir(d))
       if (e->d_name[0] != '.')

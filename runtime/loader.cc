@@ -175,7 +175,11 @@ Status find_entry_points(Module* mod) {
   if (ps) {
     size_t n = ps->hdr.sh_size / sizeof(uklp_param_desc);
     auto* desc = reinterpret_cast<const uklp_param_desc*>(mod->bias + ps->hdr.sh_addr);
-    for (size_t i = 0; i < n; ++i) mod->params.push_back({desc[i].name, desc[i].type, desc[i].perm, desc[i].arg});
+    for (size_t i = 0; i < n; ++i) {
+      if (!desc[i].name || !desc[i].arg || desc[i].type < UKLP_PARAM_int || desc[i].type > UKLP_PARAM_charp)
+        return error(EINVAL, "malformed module_param entry " + std::to_string(i) + " in '" + mod->path + "'");
+      mod->params.push_back({desc[i].name, desc[i].type, desc[i].perm, desc[i].arg});
+    }
   }
   return Status::ok();
 }
