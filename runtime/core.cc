@@ -102,19 +102,6 @@ std::unique_ptr<Patch> build_patch(klp_patch* kp, Module* mod) {
   return patch;
 }
 
-Status patch_object(Object* obj) {
-  for (auto& func : obj->funcs) {
-    Status s = site_push_func(func.get(), obj->name);
-    if (!s) {
-      for (auto& f : obj->funcs)
-        if (f->patched) site_pop_func(f.get());
-      return s;
-    }
-  }
-  obj->patched = true;
-  return Status::ok();
-}
-
 // __klp_enable_patch: pre_patch and patching interleaved per object.
 Status enable_patch(Patch* patch) {
   if (klp_transition_patch()) return error(EBUSY, "another patch is in transition");

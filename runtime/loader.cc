@@ -268,8 +268,6 @@ Module* module_of(const struct module* m) {
   return nullptr;
 }
 
-Module* loading_module() { return g_loading; }
-
 Status load_module(const LoadRequest& req) {
   if (req.name.empty() || req.name.size() >= MODULE_NAME_LEN)
     return error(EINVAL, "bad module name '" + req.name + "'");

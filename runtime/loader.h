@@ -48,8 +48,6 @@ struct LoadRequest {
 std::vector<std::unique_ptr<Module>>& modules();
 Module* find_module(const std::string& name);
 Module* module_of(const struct module* m);
-// The module whose module_init is running (klp_enable_patch's caller).
-Module* loading_module();
 
 Status load_module(const LoadRequest& req);
 Status unload_module(const std::string& name);

@@ -217,12 +217,22 @@ void site_pop_func(Func* func) {
   }
 }
 
-Func* site_func_below(const Func* func) {
-  const Site* site = func->site;
-  if (!site) return nullptr;
-  for (size_t i = 0; i < site->stack.size(); ++i)
-    if (site->stack[i] == func) return i ? site->stack[i - 1] : nullptr;
-  return nullptr;
+Status patch_object(Object* obj) {
+  for (auto& func : obj->funcs) {
+    Status s = site_push_func(func.get(), obj->name);
+    if (!s) {
+      unpatch_object(obj);
+      return s;
+    }
+  }
+  obj->patched = true;
+  return Status::ok();
+}
+
+void unpatch_object(Object* obj) {
+  for (auto& func : obj->funcs)
+    if (func->patched) site_pop_func(func.get());
+  obj->patched = false;
 }
 
 }  // namespace uklp::rt

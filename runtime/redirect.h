@@ -33,8 +33,9 @@ class Site {
 // The klp_patch_func / klp_unpatch_func of patch.c.
 Status site_push_func(Func* func, const std::string& object_name);
 void site_pop_func(Func* func);
-// The implementation below `func` on its stack (nullptr: the original).
-Func* site_func_below(const Func* func);
+// klp_patch_object / klp_unpatch_object: all of an object's funcs, or none.
+Status patch_object(Object* obj);
+void unpatch_object(Object* obj);
 // Recomputes a site's slot from its stack and the threads' state.
 void site_update(Site* site);
 void sites_update_all();

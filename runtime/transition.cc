@@ -27,12 +27,8 @@ void switch_all_threads() {
 }
 
 void unpatch_objects(Patch* patch) {
-  for (auto& obj : patch->objs) {
-    if (!obj->patched) continue;
-    for (auto& func : obj->funcs)
-      if (func->patched) site_pop_func(func.get());
-    obj->patched = false;
-  }
+  for (auto& obj : patch->objs)
+    if (obj->patched) unpatch_object(obj.get());
 }
 
 void klp_complete_transition() {
