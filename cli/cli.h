@@ -36,6 +36,7 @@ Subcommand add_load_command(CLI::App& app);
 Subcommand add_disable_command(CLI::App& app);
 Subcommand add_unload_command(CLI::App& app);
 Subcommand add_list_command(CLI::App& app);
+Subcommand add_status_command(CLI::App& app);
 Subcommand add_sys_command(CLI::App& app);
 Subcommand add_dmesg_command(CLI::App& app);
 Subcommand add_info_command(CLI::App& app);

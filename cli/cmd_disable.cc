@@ -3,9 +3,11 @@
 // unpatching transition and, by default, wait for its end, so that an
 // `uklp unload` can follow.
 //
-// Request (lib/protocol.h): "disable\tPATCH\tFLAGS", FLAGS "wait" or "nowait".
-// Disabling a patch that is still in its patching transition reverses that
-// transition (the kernel's klp_reverse_transition()).
+// Request (lib/protocol.h): "disable\tPATCH\tFLAGS", FLAGS "wait" or "nowait"
+// (the runtime answers once the transition has started, whatever FLAGS
+// says; the wait is transition_wait.h). Disabling a patch that is still in
+// its patching transition reverses that transition (the kernel's
+// klp_reverse_transition()).
 #include <memory>
 
 #include <fmt/core.h>
@@ -14,6 +16,7 @@
 #include "cli.h"
 #include "output.h"
 #include "session.h"
+#include "transition_wait.h"
 
 namespace uklp::cli {
 namespace {
@@ -24,29 +27,46 @@ struct DisableOptions {
   double timeout = 0;  // seconds; 0: no limit
 };
 
-void report_disabled(const Context& ctx, const DisableOptions& o, int pid, const Exchange& ex) {
-  if (ctx.json) {
-    nlohmann::json doc = {{"patch", o.patch}, {"pid", pid}, {"waited", !o.no_wait}};
-    doc.update(log_json(ex));
-    return print_json(doc);
-  }
+struct Disable {
+  int pid = 0;
+  Exchange exchange;
+  TransitionWait wait;
+  WaitReport report;
+};
+
+Status send_disable(const Context& ctx, const DisableOptions& o, Disable& d) {
+  d.wait = start_transition_wait(d.pid, o.patch, /*patching=*/false, o.timeout);
+  Status s = exchange(ctx, d.pid, {"disable", o.patch, o.no_wait ? "nowait" : "wait"}, d.exchange,
+                      {.deadline = d.wait.deadline});
+  if (s.code() == ETIMEDOUT && o.timeout > 0) return timeout_error(d.wait);
+  return s;
+}
+
+nlohmann::json result_json(const DisableOptions& o, const Disable& d) {
+  nlohmann::json doc = {{"patch", o.patch}, {"pid", d.pid}, {"waited", !o.no_wait}};
+  doc.update(log_json(d.exchange));
+  if (!o.no_wait) doc["transition"] = wait_report_json(d.report);
+  return doc;
+}
+
+void report_disabled(const Context& ctx, const DisableOptions& o, const Disable& d) {
+  if (ctx.json) return print_json(result_json(o, d));
   if (o.no_wait)
-    fmt::print("patch '{}' in process {}: unpatching transition started (see 'uklp list {}')\n", o.patch, pid, pid);
+    fmt::print("patch '{}' in process {}: unpatching transition started (see 'uklp status {}')\n", o.patch, d.pid,
+               d.pid);
   else
-    fmt::print("patch '{}' disabled in process {}\n", o.patch, pid);
+    fmt::print("patch '{}' disabled in process {}\n", o.patch, d.pid);
 }
 
 int run_disable(const Context& ctx, const DisableOptions& o) {
+  Disable d;
   auto pid = parse_pid(o.pid_text);
   if (!pid) return report_error(ctx, pid.status(), kExitUsage);
-  Exchange ex;
-  Status s = exchange(ctx, *pid, {"disable", o.patch, o.no_wait ? "nowait" : "wait"}, ex, {.deadline = deadline_after(o.timeout)});
-  if (s.code() == ETIMEDOUT && o.timeout > 0) {
-    s = error(ETIMEDOUT, fmt::format("transition still in progress after {:g} s (see 'uklp list {}')", o.timeout, *pid));
-    return report_error(ctx, s, kExitTimeout, log_json(ex));
-  }
-  if (!s) return report_error(ctx, s, kExitFailure, log_json(ex));
-  report_disabled(ctx, o, *pid, ex);
+  d.pid = *pid;
+  Status s = send_disable(ctx, o, d);  // request and log lines until ok: the transition has started
+  if (s && !o.no_wait) s = wait_for_transition(ctx, d.wait, d.exchange, d.report);  // until it ends, disabled
+  if (!s) return report_error(ctx, s, wait_exit_code(d.wait, s), result_json(o, d));
+  report_disabled(ctx, o, d);
   return kExitOk;
 }
 

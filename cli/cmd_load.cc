@@ -3,12 +3,14 @@
 // its init (klp_enable_patch) and follow the transition to its end.
 //
 // Request (lib/protocol.h): "load\tNAME\tFILE\tFLAGS\tPARAM=VALUE..." with
-// the module's descriptor attached (SCM_RIGHTS), FLAGS "wait" or "nowait".
-// The CLI checks what it can alone first: the process exists, the file is
-// an ELF shared object, the name derivation works. Whether it is a livepatch
-// module (livepatch=Y) is left to the runtime, which answers with the
-// kernel's message. A --timeout only stops the waiting: the transition goes
-// on in the target (exit code 3).
+// the module's descriptor attached (SCM_RIGHTS), FLAGS "wait" or "nowait"
+// (the runtime answers once the transition has started, whatever FLAGS
+// says). The CLI checks what it can alone first: the process exists, the
+// file is an ELF shared object, the name derivation works. Whether it is a
+// livepatch module (livepatch=Y) is left to the runtime, which answers with
+// the kernel's message. The wait for the end of the transition is
+// transition_wait.h; a --timeout only stops the waiting: the transition
+// goes on in the target (exit code 3).
 #include <fcntl.h>
 
 #include <memory>
@@ -24,6 +26,7 @@
 #include "proc.h"
 #include "runtime_path.h"
 #include "session.h"
+#include "transition_wait.h"
 #include "unique_fd.h"
 
 namespace uklp::cli {
@@ -42,6 +45,8 @@ struct Load {
   std::string name;  // the patch name
   UniqueFd fd;
   Exchange exchange;
+  TransitionWait wait;
+  WaitReport report;
 };
 
 Status validate(const LoadOptions& o, Load& load) {
@@ -68,13 +73,9 @@ Status open_module(const LoadOptions& o, Load& load) {
 Status send_load(const Context& ctx, const LoadOptions& o, Load& load) {
   std::vector<std::string> fields = {"load", load.name, load.path, o.no_wait ? "nowait" : "wait"};
   fields.insert(fields.end(), o.params.begin(), o.params.end());
-  RequestOptions ro;
-  ro.fd = load.fd.get();
-  ro.deadline = deadline_after(o.timeout);
-  Status s = exchange(ctx, load.pid, fields, load.exchange, ro);
-  if (s.code() == ETIMEDOUT && o.timeout > 0)
-    return error(ETIMEDOUT, fmt::format("transition still in progress after {:g} s (the patch stays loaded; "
-                                        "see 'uklp list {}')", o.timeout, load.pid));
+  load.wait = start_transition_wait(load.pid, load.name, /*patching=*/true, o.timeout);
+  Status s = exchange(ctx, load.pid, fields, load.exchange, {.fd = load.fd.get(), .deadline = load.wait.deadline});
+  if (s.code() == ETIMEDOUT && o.timeout > 0) return timeout_error(load.wait);
   return s;
 }
 
@@ -82,13 +83,14 @@ nlohmann::json result_json(const LoadOptions& o, const Load& load) {
   nlohmann::json doc = {{"patch", load.name}, {"pid", load.pid}, {"file", load.path},
                         {"waited", !o.no_wait}};
   doc.update(log_json(load.exchange));
+  if (!o.no_wait) doc["transition"] = wait_report_json(load.report);
   return doc;
 }
 
 void report_loaded(const Context& ctx, const LoadOptions& o, const Load& load) {
   if (ctx.json) return print_json(result_json(o, load));
   if (o.no_wait)
-    fmt::print("patch '{}' loaded into process {}, transition started (see 'uklp list {}')\n", load.name,
+    fmt::print("patch '{}' loaded into process {}, transition started (see 'uklp status {}')\n", load.name,
                load.pid, load.pid);
   else
     fmt::print("patch '{}' enabled in process {}\n", load.name, load.pid);
@@ -97,12 +99,11 @@ void report_loaded(const Context& ctx, const LoadOptions& o, const Load& load) {
 int run_load(const Context& ctx, const LoadOptions& o) {
   Load load;
   if (Status s = validate(o, load); !s) return report_error(ctx, s, kExitUsage);  // pid, parameters
-  Status s = open_module(o, load);                 // process, ELF shared object, patch name
-  if (s) s = send_load(ctx, o, load);              // request, log, progress until ok / error
-  if (!s) {
-    int code = s.code() == ETIMEDOUT && o.timeout > 0 ? kExitTimeout : kExitFailure;
-    return report_error(ctx, s, code, load.name.empty() ? log_json(load.exchange) : result_json(o, load));
-  }
+  Status s = open_module(o, load);     // process, ELF shared object, patch name
+  if (s) s = send_load(ctx, o, load);  // request and log lines until ok: the transition has started
+  if (s && !o.no_wait) s = wait_for_transition(ctx, load.wait, load.exchange, load.report);  // until it ends, enabled
+  if (!s) return report_error(ctx, s, wait_exit_code(load.wait, s),
+                              load.name.empty() ? log_json(load.exchange) : result_json(o, load));
   report_loaded(ctx, o, load);
   return kExitOk;
 }

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       add_disable_command(app),  // disable a patch (echo 0 > enabled)
       add_unload_command(app),   // remove a disabled patch module (rmmod)
       add_list_command(app),     // the patches of a process, or the patchable processes
+      add_status_command(app),   // the transition in progress, and what blocks it
       add_sys_command(app),      // read or write one attribute of the sysfs-like tree
       add_dmesg_command(app),    // the runtime's log
       add_info_command(app),     // offline: what is inside a patch module

@@ -54,6 +54,13 @@ void ProgressLine::show(std::string_view text) {
   std::fflush(stderr);
 }
 
+void ProgressLine::print_block(std::string_view text) {
+  if (silent_) return;
+  clear();
+  fmt::print(stderr, "{}", text);
+  std::fflush(stderr);
+}
+
 void ProgressLine::clear() {
   if (!shown_) return;
   fmt::print(stderr, "\r\033[K");

@@ -43,6 +43,13 @@ class ProgressLine {
   void show(std::string_view text);
   // Erases the in-place line (before other output or at the end).
   void clear();
+  // A block of whole lines ("...\n"), printed below the progress, under
+  // the same silence rule: what blocks a transition, and where.
+  void print_block(std::string_view text);
+  // True when show() rewrites one line in place (a terminal): updates are
+  // cheap; otherwise each update is a line of its own, so callers show
+  // fewer of them.
+  bool in_place() const { return tty_; }
 
  private:
   bool tty_ = false;

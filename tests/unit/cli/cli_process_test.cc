@@ -14,9 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -33,12 +37,15 @@ namespace {
 
 // ---- the fake runtime ----
 
+using Answer = std::vector<std::string>;  // answer lines, without '\n'
+
 class FakeRuntime {
  public:
-  // `answer`: the lines sent back (without '\n'). `hold`: keep the
-  // connection open after answering until the client closes it.
-  explicit FakeRuntime(std::vector<std::string> answer, bool hold = false)
-      : answer_(std::move(answer)), hold_(hold) {
+  // `answer`: sent back to every request whose command on() did not script.
+  // `hold`: keep each connection open after answering until the client
+  // closes it. Serves connections one at a time until the test asks for
+  // the requests (the client is done by then) or the object goes away.
+  explicit FakeRuntime(Answer answer, bool hold = false) : default_(std::move(answer)), hold_(hold) {
     listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     socklen_t len = 0;
     sockaddr_un addr = protocol::address(*ns_pid_of(getpid()), &len);
@@ -46,36 +53,57 @@ class FakeRuntime {
              ::listen(listener_.get(), 4) == 0;
     thread_ = std::thread([this] { serve(); });
   }
-  ~FakeRuntime() { wait(); }
+  ~FakeRuntime() { stop(); }
+
+  // The answers to the requests of `command` (their first field), one per
+  // request in order; the last one answers every further request.
+  FakeRuntime& on(const std::string& command, std::vector<Answer> answers) {
+    std::lock_guard lock(mutex_);
+    script_[command] = std::move(answers);
+    return *this;
+  }
 
   bool bound() const { return bound_; }
-  // The request line, once the exchange is over.
-  const std::string& request() {
-    wait();
-    return request_;
+  // The request lines, once the client is done.
+  const std::vector<std::string>& requests() {
+    stop();
+    return requests_;
   }
-  // The inode of the descriptor passed with the request (0: none).
+  // The first request line.
+  std::string request() { return requests().empty() ? std::string() : requests().front(); }
+  // How many requests had `command` as their first field.
+  size_t count(const std::string& command) {
+    return std::count_if(requests().begin(), requests().end(),
+                         [&](const std::string& r) { return r.substr(0, r.find('\t')) == command; });
+  }
+  // The inode of the descriptor passed with the first request (0: none).
   ino_t passed_inode() {
-    wait();
+    stop();
     return passed_inode_;
   }
 
  private:
-  void wait() {
+  void stop() {
+    stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
 
   void serve() {
     pollfd p{listener_.get(), POLLIN, 0};
-    if (!bound_ || ::poll(&p, 1, 20000) != 1) return;
+    while (bound_ && !stop_)
+      if (::poll(&p, 1, 10) == 1) serve_one();
+  }
+
+  void serve_one() {
     UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    std::string buffer;
+    std::string buffer, request;
     int fd = -1;
-    if (!protocol::read_line(conn.get(), buffer, request_, &fd).is_ok()) return;
+    if (!protocol::read_line(conn.get(), buffer, request, &fd).is_ok()) return;
     UniqueFd passed(fd);
     struct stat st {};
-    if (passed.get() >= 0 && fstat(passed.get(), &st) == 0) passed_inode_ = st.st_ino;
-    for (const auto& line : answer_) (void)protocol::send_all(conn.get(), line + "\n");
+    if (requests_.empty() && passed.get() >= 0 && fstat(passed.get(), &st) == 0) passed_inode_ = st.st_ino;
+    requests_.push_back(request);
+    for (const auto& line : answer_for(request)) (void)protocol::send_all(conn.get(), line + "\n");
     if (hold_) {
       char c;
       while (::recv(conn.get(), &c, 1, 0) > 0) {
@@ -83,14 +111,59 @@ class FakeRuntime {
     }
   }
 
-  std::vector<std::string> answer_;
+  Answer answer_for(const std::string& request) {
+    std::lock_guard lock(mutex_);
+    auto it = script_.find(request.substr(0, request.find('\t')));
+    if (it == script_.end() || it->second.empty()) return default_;
+    Answer a = it->second.front();
+    if (it->second.size() > 1) it->second.erase(it->second.begin());
+    return a;
+  }
+
+  Answer default_;
   bool hold_;
   bool bound_ = false;
+  std::atomic<bool> stop_ = false;
+  std::mutex mutex_;
+  std::map<std::string, std::vector<Answer>> script_;
   UniqueFd listener_;
   std::thread thread_;
-  std::string request_;
+  std::vector<std::string> requests_;
   ino_t passed_inode_ = 0;
 };
+
+// ---- scripted answers of the runtime ----
+
+// `status` while livepatch_sample is in transition: `switched` of 4
+// threads switched, blocked by the threads `tids`.
+Answer in_transition(int switched, const std::vector<int>& tids = {}, const std::string& target = "patching") {
+  Answer a = {"data\ttransition=livepatch_sample\ttarget=" + target + "\tattempts=" + std::to_string(switched + 5) +
+              "\telapsed_ms=" + std::to_string(switched * 100) + "\tthreads=4\tswitched=" + std::to_string(switched) +
+              "\tforced=0"};
+  for (int tid : tids)
+    a.push_back("data\tblocking=" + std::to_string(tid) +
+                "\tname=worker\treason=is sleeping on function work_loop\tstack=work_loop+0x1a [main];main+0x30 [main]");
+  a.push_back("ok");
+  return a;
+}
+
+const Answer kNoTransition = {"ok"};                         // status: none in progress
+const Answer kEnabled = {"data\t1", "ok"};                   // sys livepatch/P/enabled
+const Answer kDisabled = {"data\t0", "ok"};
+const Answer kNoPatch = {"error\t2\tno such patch 'livepatch_sample'"};
+
+std::vector<Answer> times(size_t n, const Answer& a) { return std::vector<Answer>(n, a); }
+
+std::vector<Answer> operator+(std::vector<Answer> a, const std::vector<Answer>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
 
 // ---- running the binary ----
 
@@ -140,14 +213,61 @@ std::string fixture_path() {
   return std::string(realpath(UKLP_FIXTURE_PATCH, buf));
 }
 
+// ---- child processes as targets ----
+
+// A child process that listens on its own control socket ("@uklp/<its
+// pid>") and then runs `serve(listener)`; SIGSTOPped first when `stop`.
+class ChildRuntime {
+ public:
+  explicit ChildRuntime(void (*serve)(int listener), bool stop = false) {
+    int ready[2];
+    EXPECT_EQ(pipe2(ready, O_CLOEXEC), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      socklen_t len = 0;
+      sockaddr_un addr = protocol::address(getpid(), &len);
+      if (::bind(s, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(s, 4) != 0) _exit(1);
+      (void)!::write(ready[1], "x", 1);
+      serve(s);
+      _exit(0);
+    }
+    ::close(ready[1]);
+    char c;
+    EXPECT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    if (stop) {
+      ::kill(pid_, SIGSTOP);
+      int status;
+      waitpid(pid_, &status, WUNTRACED);
+    }
+  }
+  ~ChildRuntime() {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string pid() const { return std::to_string(pid_); }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A runtime that never answers.
+void never_answer(int) {
+  while (true) pause();
+}
+
 // ---- load ----
 
 TEST(CliLoad, SendsTheRequestWithTheModuleDescriptor) {
   FakeRuntime rt({"log\tlivepatch: enabling patch 'livepatch_sample'", "progress\twaiting for 1 thread",
                   "log\tlivepatch: 'livepatch_sample': patching complete", "ok"});
+  rt.on("status", {kNoTransition}).on("sys", {kEnabled});
   ASSERT_TRUE(rt.bound());
   Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH, "answer=42", "greeting=hi there"});
-  EXPECT_EQ(rt.request(), "load\tlivepatch_sample\t" + fixture_path() + "\twait\tanswer=42\tgreeting=hi there");
+  EXPECT_EQ(rt.requests(), (std::vector<std::string>{
+                               "load\tlivepatch_sample\t" + fixture_path() + "\twait\tanswer=42\tgreeting=hi there",
+                               "status", "sys\tlivepatch/livepatch_sample/enabled"}));
   struct stat st {};
   ASSERT_EQ(stat(UKLP_FIXTURE_PATCH, &st), 0);
   EXPECT_EQ(rt.passed_inode(), st.st_ino);
@@ -161,9 +281,10 @@ TEST(CliLoad, SendsTheRequestWithTheModuleDescriptor) {
 TEST(CliLoad, NoWaitAndJson) {
   FakeRuntime rt({"log\tlivepatch: enabling patch 'livepatch_sample'", "ok"});
   Outcome r = uklp({"--json", "load", "--no-wait", self(), UKLP_FIXTURE_PATCH});
-  EXPECT_EQ(rt.request(), "load\tlivepatch_sample\t" + fixture_path() + "\tnowait");
+  EXPECT_EQ(rt.requests(), std::vector<std::string>{"load\tlivepatch_sample\t" + fixture_path() + "\tnowait"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto j = r.json();
+  EXPECT_FALSE(j.contains("transition"));
   EXPECT_EQ(j["patch"], "livepatch_sample");
   EXPECT_EQ(j["pid"], getpid());
   EXPECT_EQ(j["waited"], false);
@@ -194,10 +315,13 @@ TEST(CliLoad, TimeoutLeavesTheTransitionRunning) {
   FakeRuntime rt({"progress\tstill waiting"}, /*hold=*/true);
   Outcome r = uklp({"load", "--timeout", "0.3", self(), UKLP_FIXTURE_PATCH});
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_NE(r.err.find("uklp: error: transition still in progress after 0.3 s (the patch stays loaded; "
-                       "see 'uklp list " + self() + "') (Connection timed out)\n"),
+  EXPECT_NE(r.err.find("uklp: error: patching transition of patch 'livepatch_sample' still in progress after "
+                       "0.3 s; it goes on in process " + self() + ": see 'uklp status " + self() + "'; 'uklp sys " +
+                       self() + " livepatch/livepatch_sample/force 1' forces it (unsafe), 'uklp disable " + self() +
+                       " livepatch_sample' reverses it (Connection timed out)\n"),
             std::string::npos)
       << r.err;
+  EXPECT_EQ(rt.count("status"), 0u);
 }
 
 TEST(CliLoad, EarlyChecks) {
@@ -230,20 +354,230 @@ TEST(CliLoad, RuntimeClosingWithoutAnswer) {
   EXPECT_NE(r.err.find("closed the control connection without an answer"), std::string::npos) << r.err;
 }
 
+// ---- waiting for the end of the transition ----
+
+TEST(CliWait, LoadPollsStatusUntilTheTransitionCompletes) {
+  FakeRuntime rt({"ok"});
+  rt.on("status", {in_transition(1, {101}), in_transition(2, {101}), in_transition(3, {101}), kNoTransition})
+      .on("sys", {kEnabled});
+  Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(rt.count("status"), 4u);
+  EXPECT_EQ(rt.requests().back(), "sys\tlivepatch/livepatch_sample/enabled");
+  EXPECT_EQ(r.out, "patch 'livepatch_sample' enabled in process " + self() + "\n");
+  // Not a terminal: one line per change of the counts.
+  EXPECT_EQ(r.err, "uklp: patching 'livepatch_sample': 1/4 threads switched, 1 blocking, 0.1 s\n"
+                   "uklp: patching 'livepatch_sample': 2/4 threads switched, 1 blocking, 0.2 s\n"
+                   "uklp: patching 'livepatch_sample': 3/4 threads switched, 1 blocking, 0.3 s\n");
+}
+
+TEST(CliWait, JsonResultHasTheTransition) {
+  FakeRuntime rt({"ok"});
+  rt.on("status", {in_transition(1, {101, 102}), in_transition(2, {101}), kNoTransition}).on("sys", {kEnabled});
+  Outcome r = uklp({"--json", "load", self(), UKLP_FIXTURE_PATCH});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");  // progress stays silent under --json when stderr is not a terminal
+  auto t = r.json()["transition"];
+  EXPECT_EQ(t["polls"], 3);
+  EXPECT_EQ(t["attempts"], 7);  // of the last status that saw the transition
+  EXPECT_TRUE(t["elapsed_ms"].is_number());
+  ASSERT_EQ(t["blocking"].size(), 1u);
+  EXPECT_EQ(t["blocking"][0]["tid"], 101);
+  EXPECT_EQ(t["blocking"][0]["stack"], nlohmann::json::array({"work_loop+0x1a [main]", "main+0x30 [main]"}));
+}
+
+TEST(CliWait, TransitionDoneAtTheFirstPoll) {
+  FakeRuntime rt({"ok"});
+  rt.on("sys", {kEnabled});
+  Outcome r = uklp({"--json", "load", self(), UKLP_FIXTURE_PATCH});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t = r.json()["transition"];
+  EXPECT_EQ(t["polls"], 1);
+  EXPECT_TRUE(t["attempts"].is_null());
+  EXPECT_EQ(t["blocking"], nlohmann::json::array());
+}
+
+// Polls come every 10 ms for 100 ms, then every 100 ms: 25 polls take
+// about 1.5 s, the 15 after them 1.5 s more.
+TEST(CliWait, BlockingThreadsAreShownAfterOneSecondAndWhenTheyChange) {
+  FakeRuntime rt({"ok"});
+  rt.on("status", times(25, in_transition(2, {101})) + times(15, in_transition(2, {101, 102})) + times(1, kNoTransition))
+      .on("sys", {kEnabled});
+  Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string header = "uklp: patching 'livepatch_sample' is blocked by ";
+  EXPECT_EQ(occurrences(r.err, header), 2u) << r.err;
+  std::string first = header + "1 thread after 0.2 s:\n"
+                      "  thread 101 (worker): is sleeping on function work_loop\n"
+                      "    work_loop+0x1a [main]\n"
+                      "    main+0x30 [main]\n";
+  std::string second = header + "2 threads after 0.2 s:\n"
+                       "  thread 101 (worker): is sleeping on function work_loop\n"
+                       "    work_loop+0x1a [main]\n"
+                       "    main+0x30 [main]\n"
+                       "  thread 102 (worker): is sleeping on function work_loop\n";
+  size_t at_first = r.err.find(first), at_second = r.err.find(second);
+  EXPECT_NE(at_first, std::string::npos) << r.err;
+  EXPECT_NE(at_second, std::string::npos) << r.err;
+  EXPECT_LT(at_first, at_second);
+  EXPECT_EQ(rt.count("status"), 41u);
+}
+
+TEST(CliWait, ReversedPatchingTransitionFails) {
+  for (const Answer& enabled : {kDisabled, kNoPatch}) {
+    FakeRuntime rt({"ok"});
+    rt.on("status", {in_transition(1), in_transition(1, {}, "unpatching"), kNoTransition}).on("sys", {enabled});
+    Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "uklp: patching 'livepatch_sample': 1/4 threads switched, 0 blocking, 0.1 s\n"
+                     "uklp: unpatching 'livepatch_sample': 1/4 threads switched, 0 blocking, 0.1 s\n"
+                     "uklp: error: the patching transition of patch 'livepatch_sample' was reversed: the patch is "
+                     "disabled ('uklp disable' or a write of livepatch/livepatch_sample/enabled) (Operation canceled)\n");
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(CliWait, DisableEndsWithThePatchDisabledOrGone) {
+  for (const Answer& enabled : {kDisabled, kNoPatch}) {
+    FakeRuntime rt({"ok"});
+    rt.on("status", {in_transition(3, {}, "unpatching"), kNoTransition}).on("sys", {enabled});
+    Outcome r = uklp({"--json", "disable", self(), "livepatch_sample"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.json()["transition"]["polls"], 2);
+    EXPECT_EQ(rt.requests().back(), "sys\tlivepatch/livepatch_sample/enabled");
+  }
+  FakeRuntime rt({"ok"});
+  rt.on("status", {in_transition(3, {}, "unpatching"), kNoTransition}).on("sys", {kEnabled});
+  Outcome r = uklp({"disable", self(), "livepatch_sample"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("uklp: error: the unpatching transition of patch 'livepatch_sample' was reversed: the patch "
+                       "is enabled again (a write of livepatch/livepatch_sample/enabled) (Operation canceled)\n"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(CliWait, AnotherPatchInTransitionMeansOursIsOver) {
+  FakeRuntime rt({"ok"});
+  rt.on("status", {{"data\ttransition=other\ttarget=patching\tattempts=1\telapsed_ms=5\tthreads=4\tswitched=0\tforced=0",
+                    "ok"}})
+      .on("sys", {kEnabled});
+  Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(rt.count("status"), 1u);
+}
+
+TEST(CliWait, TimeoutKeepsTheBlockingThreadsInTheJson) {
+  FakeRuntime rt({"ok"});
+  rt.on("status", {in_transition(3, {101})});
+  auto start = std::chrono::steady_clock::now();
+  Outcome r = uklp({"--json", "disable", "--timeout", "0.3", self(), "livepatch_sample"});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.err, "uklp: error: unpatching transition of patch 'livepatch_sample' still in progress after 0.3 s; "
+                   "it goes on in process " + self() + ": see 'uklp status " + self() + "'; 'uklp sys " + self() +
+                       " livepatch/livepatch_sample/force 1' forces it (unsafe), 'uklp sys " + self() +
+                       " livepatch/livepatch_sample/enabled 1' reverses it (Connection timed out)\n");
+  auto j = r.json();
+  EXPECT_EQ(j["errno"], ETIMEDOUT);
+  EXPECT_EQ(j["transition"]["blocking"][0]["tid"], 101);
+  EXPECT_GE(rt.count("status"), 5u);
+  EXPECT_EQ(rt.count("sys"), 0u);
+}
+
+// A target that dies during its transition: its runtime answers the
+// first request with `ok` and the process exits (it stays a zombie until
+// the ChildRuntime goes away).
+void answer_once_and_exit(int listener) {
+  int c = ::accept(listener, nullptr, nullptr);
+  char ch = 0;
+  while (::recv(c, &ch, 1, 0) == 1 && ch != '\n') {
+  }
+  (void)!::send(c, "ok\n", 3, MSG_NOSIGNAL);
+}
+
+TEST(CliWait, ProcessExitingDuringTheTransition) {
+  ChildRuntime target(answer_once_and_exit);
+  Outcome r = uklp({"load", target.pid(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "uklp: error: process " + target.pid() +
+                       " exited before the patching transition of patch 'livepatch_sample' finished (No such process)\n");
+}
+
+// ---- status ----
+
+TEST(CliStatus, TransitionWithBlockingThreads) {
+  FakeRuntime rt(in_transition(3, {101}));
+  Outcome r = uklp({"status", self()});
+  EXPECT_EQ(rt.request(), "status");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "patch 'livepatch_sample': patching transition in progress for 0.3 s (8 attempts)\n"
+                   "3 of 4 threads switched\n"
+                   "blocked by 1 thread:\n"
+                   "  thread 101 (worker): is sleeping on function work_loop\n"
+                   "    work_loop+0x1a [main]\n"
+                   "    main+0x30 [main]\n");
+}
+
+TEST(CliStatus, Json) {
+  {
+    FakeRuntime rt(in_transition(2, {101, 102}, "unpatching"));
+    Outcome r = uklp({"status", "--json", self()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto t = r.json()["transition"];
+    EXPECT_EQ(t["patch"], "livepatch_sample");
+    EXPECT_EQ(t["target"], "unpatching");
+    EXPECT_EQ(t["switched"], 2);
+    EXPECT_EQ(t["threads"], 4);
+    EXPECT_EQ(t["attempts"], 7);
+    EXPECT_EQ(t["elapsed_ms"], 200);
+    EXPECT_EQ(t["forced"], false);
+    ASSERT_EQ(t["blocking"].size(), 2u);
+    EXPECT_EQ(t["blocking"][1]["tid"], 102);
+    EXPECT_EQ(t["blocking"][1]["reason"], "is sleeping on function work_loop");
+    EXPECT_EQ(t["blocking"][1]["stack"][0], "work_loop+0x1a [main]");
+  }
+  {
+    FakeRuntime rt(kNoTransition);
+    Outcome r = uklp({"--json", "status", self()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.json()["transition"].is_null());
+    EXPECT_EQ(r.json()["pid"], getpid());
+  }
+}
+
+TEST(CliStatus, NoTransitionAndErrors) {
+  {
+    FakeRuntime rt(kNoTransition);
+    Outcome r = uklp({"status", self()});
+    EXPECT_EQ(r.out, "no transition in progress in process " + self() + "\n");
+  }
+  {
+    FakeRuntime rt({"data\tblocking=1\tname=a\treason=b\tstack=", "ok"});
+    Outcome r = uklp({"status", self()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("(Protocol error)"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(uklp({"status", "x"}).exit_code, 2);
+}
+
 // ---- the other process commands ----
 
 TEST(CliCommands, DisableAndUnload) {
   {
     FakeRuntime rt({"ok"});
+    rt.on("sys", {kNoPatch});
     Outcome r = uklp({"disable", self(), "livepatch_sample"});
-    EXPECT_EQ(rt.request(), "disable\tlivepatch_sample\twait");
-    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(rt.requests(), (std::vector<std::string>{"disable\tlivepatch_sample\twait", "status",
+                                                      "sys\tlivepatch/livepatch_sample/enabled"}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "patch 'livepatch_sample' disabled in process " + self() + "\n");
   }
   {
     FakeRuntime rt({"ok"});
     Outcome r = uklp({"disable", "--no-wait", self(), "p"});
-    EXPECT_EQ(rt.request(), "disable\tp\tnowait");
+    EXPECT_EQ(rt.requests(), std::vector<std::string>{"disable\tp\tnowait"});
+    EXPECT_EQ(r.out, "patch 'p' in process " + self() + ": unpatching transition started (see 'uklp status " +
+                         self() + "')\n");
   }
   {
     FakeRuntime rt({"error\t16\tmodule livepatch_sample is in use"});
@@ -318,44 +652,8 @@ TEST(CliCommands, ListFindsThisProcess) {
   EXPECT_TRUE(found) << r.out;
 }
 
-// A child process with a control socket that never answers; stopped with
-// SIGSTOP when `stop`.
-class SilentRuntime {
- public:
-  explicit SilentRuntime(bool stop) {
-    int ready[2];
-    EXPECT_EQ(pipe2(ready, O_CLOEXEC), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
-      socklen_t len = 0;
-      sockaddr_un addr = protocol::address(getpid(), &len);
-      if (::bind(s, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(s, 4) != 0) _exit(1);
-      (void)!::write(ready[1], "x", 1);
-      while (true) pause();
-    }
-    ::close(ready[1]);
-    char c;
-    EXPECT_EQ(::read(ready[0], &c, 1), 1);
-    ::close(ready[0]);
-    if (stop) {
-      ::kill(pid_, SIGSTOP);
-      int status;
-      waitpid(pid_, &status, WUNTRACED);
-    }
-  }
-  ~SilentRuntime() {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  std::string pid() const { return std::to_string(pid_); }
-
- private:
-  pid_t pid_ = -1;
-};
-
 TEST(CliCommands, ListSkipsProcessesThatCannotAnswer) {
-  SilentRuntime silent(false), stopped(true);
+  ChildRuntime silent(never_answer), stopped(never_answer, /*stop=*/true);
   FakeRuntime rt({"data\tpatch=a\tenabled=1", "ok"});
   auto start = std::chrono::steady_clock::now();
   Outcome r = uklp({"list"});

@@ -1,0 +1,75 @@
+// transition_wait.h: waiting for the end of a patching or unpatching
+// transition, the CLI's half of the kernel's per-thread consistency model.
+//
+// The runtime answers `load` and `disable` as soon as the transition has
+// started (after a first attempt); the transition then goes on inside the
+// target, retried in the background (runtime/transition.cc) until every
+// thread has switched. Waiting is the CLI's job: it polls the `status`
+// request (transition_status.h), every 10 ms for the first 100 ms (most
+// transitions end at one of the first attempts, a few ms apart), then
+// every 100 ms (the runtime's own retry period by then), until no
+// transition of the patch is in progress.
+//
+// "No longer in transition" does not say how the transition ended: someone
+// may have reversed it (`uklp disable` during a patching transition, a
+// write of livepatch/NAME/enabled). So the end is checked by reading
+// livepatch/NAME/enabled: 1 after patching, 0 or no such patch (ENOENT: a
+// disabled patch leaves the tree) after unpatching; else ECANCELED.
+//
+// While waiting: the progress line on stderr (output.h); after 1 s, the
+// blocking threads with their stacks as a block, again when the set of
+// blocking threads changes, at most once a second. A deadline (--timeout)
+// ends the wait with ETIMEDOUT; the transition goes on in the target.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "client.h"
+#include "result.h"
+#include "session.h"
+#include "transition_status.h"
+
+namespace uklp::cli {
+
+struct TransitionWait {
+  int pid = 0;
+  std::string patch;
+  bool patching = true;  // load: true; disable: false
+  double timeout = 0;    // seconds, for messages; 0: no limit
+  std::optional<Deadline> deadline;
+  std::chrono::steady_clock::time_point started;  // when the request was sent
+};
+
+// A wait for `patch` in `pid` that starts now, bounded by `timeout` seconds.
+TransitionWait start_transition_wait(int pid, std::string patch, bool patching, double timeout);
+
+// What the wait saw, for the JSON result.
+struct WaitReport {
+  long waited_ms = 0;                    // from the request to the end of the wait
+  int polls = 0;                         // `status` requests sent
+  std::optional<long> attempts;          // the runtime's count at the last poll that saw the transition
+  std::vector<BlockingThread> blocking;  // the blocking threads seen last
+};
+
+// Polls until the transition of w.patch is over and checks that it ended
+// in the wanted state. Runtime log lines go to `ex` (session.h). Fails with
+// ETIMEDOUT at the deadline (timeout_error), ECANCELED when the transition
+// was reversed, ESRCH when the process exited.
+Status wait_for_transition(const Context& ctx, const TransitionWait& w, Exchange& ex, WaitReport& report);
+
+// ETIMEDOUT: the transition goes on in the process; how to follow, force
+// or reverse it.
+Status timeout_error(const TransitionWait& w);
+// kExitTimeout for a --timeout that elapsed, else kExitFailure.
+int wait_exit_code(const TransitionWait& w, const Status& s);
+
+// {"elapsed_ms", "polls", "attempts" (null if no poll saw the transition), "blocking"}
+nlohmann::json wait_report_json(const WaitReport& report);
+
+}  // namespace uklp::cli
