@@ -4,7 +4,8 @@
     bench.py [--smoke] [options] BUILD_DIR
 
 BUILD_DIR must hold the built `uklp-benchmarks` target (run.sh builds it).
-Four benchmarks (docs/design.md, "Benchmarks", says why each is built so):
+Five benchmarks (docs/design.md, "Benchmarks", says why each is built so;
+--only NAME runs one):
 
   startup  runs of a trivial prepared program: plain, with
            LD_PRELOAD=libuklp.so (and its constructor off, UKLP_DISABLE=1),
@@ -25,6 +26,9 @@ Four benchmarks (docs/design.md, "Benchmarks", says why each is built so):
   branch   a hand-made site's cost (bench_branch_distance, no uklp) when its
            target differs from it in address bit K: why (c) costs more for
            the main program than for the library.
+  transition  the latency of a patching transition with 1, 100 and 1000
+           idle threads, idle and with callers of the patched function, and
+           the longest hold-up of a running thread (transition.py).
 
 Every comparison is made within one run (a round of the interleaving), then
 summarized over rounds as a median with its interquartile range [p25, p75]:
@@ -39,6 +43,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import transition
 
 PATCH_NAME = "livepatch_bench_calls"  # livepatch-bench-calls.so
 FUNCS = ("base", "padded", "patched", "lib_base", "lib_patched")
@@ -81,6 +87,8 @@ class Build:
         self.calls_lib = os.path.join(b, "libbench_calls_lib.so")
         self.module = os.path.join(b, "livepatch-bench-calls.so")
         self.branch = os.path.join(b, "bench_branch_distance")
+        self.transition = os.path.join(b, "bench_transition")
+        self.transition_module = os.path.join(b, "livepatch-bench-transition.so")
         missing = [p for p in vars(self).values() if not os.path.exists(p)]
         if missing:
             sys.exit(f"bench.py: missing {', '.join(missing)}: build the uklp-benchmarks target first")
@@ -160,16 +168,7 @@ class CallsProcess:
         if self.proc.stdout.readline().strip() != "ready":
             raise RuntimeError("bench_calls did not start")
         if with_runtime:
-            self.wait_for_socket()
-
-    def wait_for_socket(self):
-        name = f"@uklp/{self.pid}"
-        for _ in range(500):
-            with open("/proc/net/unix") as f:
-                if any(line.rstrip().endswith(name) for line in f):
-                    return
-            time.sleep(0.01)
-        raise RuntimeError("the runtime's control socket did not appear")
+            wait_for_socket(self.pid)
 
     def phase(self, label):
         """Runs one phase; returns ({func: [ns per round]}, {func: its two entry bytes})."""
@@ -196,6 +195,17 @@ class CallsProcess:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
         self.proc.stdout.close()
+
+
+def wait_for_socket(pid):
+    """Until the runtime in process `pid` listens on its control socket."""
+    name = f"@uklp/{pid}"
+    for _ in range(500):
+        with open("/proc/net/unix") as f:
+            if any(line.rstrip().endswith(name) for line in f):
+                return
+        time.sleep(0.01)
+    raise RuntimeError("the runtime's control socket did not appear")
 
 
 def uklp(build, *args):
@@ -378,14 +388,15 @@ def report_branch(br):
         print(f"   median over K <= 36: {statistics.median(low):+.3f} ns; over K >= 37: {statistics.median(high):+.3f} ns")
 
 
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
 def report_targets(st, dl, pooled):
     def startup_cost(metric, variant):
         return summary(paired(st[metric]["plain"], st[metric][variant]))["median"]
 
-    def verdict(ok):
-        return "met" if ok else "MISSED"
     ctor = summary(paired(dl["uklp-disabled"], dl["uklp"]))["median"]
-    print("\nTargets (issues 2 and 5), medians of paired differences:")
     print(f"   start-up, the runtime's constructor (dlopen): {ctor:+.0f} us "
           f"(claim: well under a millisecond): {verdict(ctor < 1000)}")
     for variant in ("preload", "uklp-run"):
@@ -401,6 +412,9 @@ def report_targets(st, dl, pooled):
     print(f"   padded call: {padded:+.2f}% vs base (target within 2%): {verdict(abs(padded) <= 2)}")
 
 
+BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("build_dir")
@@ -410,27 +424,55 @@ def main():
     ap.add_argument("--calls", type=int, default=200000, help="calls per batch")
     ap.add_argument("--rounds", type=int, default=201, help="rounds per phase")
     ap.add_argument("--repeat", type=int, default=3, help="process pairs for the call benchmark")
+    ap.add_argument("--transition-threads", default="1,100,1000", help="thread counts of the transition benchmark")
+    ap.add_argument("--transition-cycles", type=int, default=20, help="idle and busy cycles per thread count")
+    ap.add_argument("--holdup-threads", type=int, default=100, help="idle threads of the hold-up target")
+    ap.add_argument("--holdup-spinners", type=int, default=2)
+    ap.add_argument("--holdup-windows", type=int, default=20, help="patching and baseline windows each")
+    ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
     ap.add_argument("--json", help="also write the raw measurements to this file")
     a = ap.parse_args()
     warmup = 5
     if a.smoke:
         a.startup_runs, a.dlopen_runs, a.calls, a.rounds, a.repeat, warmup = 3, 3, 1000, 3, 1, 1
+        a.transition_threads, a.transition_cycles, a.holdup_threads, a.holdup_windows = "1,3", 1, 3, 1
+    only = set(a.only or BENCHMARKS)
     build = Build(a.build_dir)
     report_machine(a.build_dir)
-    st = bench_startup(build, a.startup_runs, warmup)
-    dl = bench_dlopen(build, a.dlopen_runs, warmup)
-    pooled, distances = bench_calls(build, a.calls, a.rounds, a.repeat)
-    br = bench_branch(build, a.calls, 51 if not a.smoke else 3)
-    report_startup(st)
-    report_dlopen(dl)
-    report_calls(pooled, distances)
-    report_branch(br)
+    raw = {}
+    if "startup" in only:
+        raw["startup"] = st = bench_startup(build, a.startup_runs, warmup)
+    if "dlopen" in only:
+        raw["dlopen"] = dl = bench_dlopen(build, a.dlopen_runs, warmup)
+    if "calls" in only:
+        pooled, distances = bench_calls(build, a.calls, a.rounds, a.repeat)
+        raw["calls"], raw["distances"] = pooled, distances
+    if "branch" in only:
+        raw["branch"] = br = bench_branch(build, a.calls, 51 if not a.smoke else 3)
+    if "transition" in only:
+        raw["transition"] = tr = transition.run(build, [int(n) for n in a.transition_threads.split(",")],
+                                                a.transition_cycles, a.holdup_threads, a.holdup_spinners,
+                                                a.holdup_windows)
+    if "startup" in only:
+        report_startup(st)
+    if "dlopen" in only:
+        report_dlopen(dl)
+    if "calls" in only:
+        report_calls(pooled, distances)
+    if "branch" in only:
+        report_branch(br)
+    if "transition" in only:
+        transition.report(tr)
     if not a.smoke:
-        report_targets(st, dl, pooled)
+        print("\nTargets (issues 2 and 5), medians of paired differences:")
+        if {"startup", "dlopen", "calls"} <= only:
+            report_targets(st, dl, pooled)
+        if "transition" in only:
+            transition.report_targets(tr)
     print("load average %.2f %.2f %.2f at the end" % os.getloadavg())
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"startup": st, "dlopen": dl, "calls": pooled, "distances": distances, "branch": br}, f)
+            json.dump(raw, f)
 
 
 if __name__ == "__main__":

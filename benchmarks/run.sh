@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh [BUILD_DIR]: builds the benchmarks in BUILD_DIR (default: build; it
 # must be configured already) and runs them all (bench.py), printing a
-# summary table. Extra arguments go to bench.py (--json FILE, --rounds N, ...).
+# summary table. Extra arguments go to bench.py (--json FILE, --rounds N,
+# --only transition, ...).
 # Method and numbers: docs/design.md, "Benchmarks".
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,0 +1,279 @@
+"""transition.py: the transition-latency benchmark, run by bench.py (issue 3;
+targets of issue 5; docs/design.md, "Benchmarks", "Transition latency").
+
+A target (bench_transition, transition.c) with N idle threads runs under
+`uklp run`; a cycle is `uklp load` of livepatch-bench-transition.so (one
+function), `uklp disable`, `uklp unload`. Per cycle:
+
+  log    in-process latency: from `enabling patch` to `patching complete` in
+         the runtime's log (`uklp dmesg`, microsecond timestamps), split at
+         `starting patching transition` into enable (klp_enable_patch up to
+         the transition) and transition (the attempts until it completes);
+  load   wall time of the whole `uklp load` command.
+
+For each thread count the cycles alternate between idle (N threads) and busy
+(N threads and 2 callers of the patched function at full speed), so that the
+busy/idle ratio is paired cycle by cycle within one process.
+
+Hold-up: another target, with N idle threads and S spinners that keep the
+largest gap between consecutive CLOCK_MONOTONIC reads, alternates windows
+of one whole cycle (load, disable, unload) with baseline windows of the same
+length without patching; per window the largest gap of any spinner, and the
+largest gap during which a spinner was stopped (its voluntary context
+switches went up: a ptrace stop) rather than only preempted.
+"""
+import signal
+import statistics
+import subprocess
+import time
+
+from bench import clean_env, quantile, summary, verdict, wait_for_socket
+
+PATCH_NAME = "livepatch_bench_transition"  # livepatch-bench-transition.so
+CALLERS = 2
+# Issue 5: `uklp load` to `patching complete` per thread count (ms); the
+# longest hold-up of any thread (us); busy/idle ratio.
+TARGET_MS = {1: 2.0, 100: 5.0, 1000: 50.0}
+TARGET_HOLDUP_US = 100.0
+TARGET_BUSY_RATIO = 3.0
+
+
+class Target:
+    """bench_transition under `uklp run`, driven line by line."""
+
+    def __init__(self, build, threads, spinners=0):
+        cmd = [build.uklp, "run", "--", build.transition, "--threads", str(threads),
+               "--spinners", str(spinners)]
+        self.build = build
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     bufsize=1, env=clean_env())
+        self.pid = self.proc.pid
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("bench_transition did not start")
+        wait_for_socket(self.pid)
+
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().split()
+        if not reply or reply[0] not in ("ok", "gap"):
+            raise RuntimeError(f"bench_transition: {line}: {' '.join(reply) or 'exited'}")
+        return reply[1:]
+
+    def uklp(self, *args):
+        """Runs `uklp ARGS...` on this process; returns (seconds, stdout)."""
+        argv = [self.build.uklp, *[str(self.pid) if a is PID else str(a) for a in args]]
+        t0 = time.perf_counter()
+        # A bounded wait: when the target dies during a transition, its
+        # tracer process can keep the control connection open.
+        proc = subprocess.run(argv, env=clean_env(), capture_output=True, text=True, timeout=120)
+        t1 = time.perf_counter()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}")
+        return t1 - t0, proc.stdout
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def died(self):
+        """After a failed request: did the process exit (give it 2 s)?"""
+        try:
+            self.proc.wait(timeout=2)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def death(self):
+        code = self.proc.wait()
+        return f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+
+    def quit(self):
+        if self.alive():
+            self.proc.stdin.write("quit\n")
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+
+
+PID = object()  # stands for the target's pid in Target.uklp's arguments
+
+
+def log_times(lines):
+    """Seconds of the last `enabling patch`, and of the start and completion
+    of the patching transition that follows it."""
+    marks = {"enabling": f"enabling patch '{PATCH_NAME}'",
+             "starting": f"'{PATCH_NAME}': starting patching transition",
+             "complete": f"'{PATCH_NAME}': patching complete"}
+    found = {}
+    for line in lines:
+        stamp, _, text = line.partition("]")
+        for name, mark in marks.items():
+            if text.endswith(mark):
+                if name == "enabling":
+                    found = {}
+                found[name] = float(stamp.lstrip("[ "))
+    if set(found) != set(marks):
+        raise RuntimeError(f"the runtime log lacks a line of the transition: has {sorted(found)}")
+    return found
+
+
+def wait_patched(target):
+    """Polls the transition attribute until 0 (when `uklp load` returns before
+    the end); returns the number of polls that saw it still running."""
+    for polls in range(2000):
+        _, out = target.uklp("sys", PID, f"livepatch/{PATCH_NAME}/transition")
+        if out.split()[-1] == "0":
+            return polls
+        time.sleep(0.001)
+    raise RuntimeError("the patching transition did not end")
+
+
+def cycle(target):
+    """One load/disable/unload cycle: {log, enable, transition, load (ms), polls}."""
+    load_s, _ = target.uklp("load", PID, target.build.transition_module)
+    polls = wait_patched(target)
+    _, out = target.uklp("dmesg", PID)
+    t = log_times(out.splitlines())
+    target.uklp("disable", PID, PATCH_NAME)
+    target.uklp("unload", PID, PATCH_NAME)
+    ms = lambda a, b: (t[b] - t[a]) * 1e3
+    return {"log": ms("enabling", "complete"), "enable": ms("enabling", "starting"),
+            "transition": ms("starting", "complete"), "load": load_s * 1e3, "polls": polls}
+
+
+def latency(build, threads, cycles):
+    """{"idle": [cycle], "busy": [cycle], "deaths": [...]} for one thread
+    count, alternating. A target that dies in a cycle (a runtime bug, not a
+    timing) is noted and replaced, and the cycle is run again."""
+    out = {"idle": [], "busy": [], "deaths": []}
+    target = Target(build, threads)
+    cycle(target)  # warm-up: page cache, the module's first mapping
+    try:
+        for i in range(cycles):
+            for kind in (("idle", "busy") if i % 2 == 0 else ("busy", "idle")):
+                while True:
+                    try:
+                        target.ask(f"callers {CALLERS if kind == 'busy' else 0}")
+                        time.sleep(0.01)  # the callers are running (or gone)
+                        out[kind].append(cycle(target))
+                        break
+                    except (RuntimeError, OSError, subprocess.TimeoutExpired):
+                        if not target.died() or len(out["deaths"]) >= 3 * cycles + 10:
+                            raise
+                        out["deaths"].append(f"{kind}: {target.death()}")
+                        target = Target(build, threads)
+        target.ask("callers 0")
+    finally:
+        target.quit()
+    return out
+
+
+def holdup(build, threads, spinners, windows):
+    """{"patch": {"all": [us], "stopped": [us]}, "baseline": {...}}: the
+    largest gap of any spinner per window, and the largest with a stop;
+    patching windows alternate with baseline windows as long."""
+    out = {kind: {"all": [], "stopped": []} for kind in ("patch", "baseline")}
+    target = Target(build, threads, spinners)
+    length = None  # of the last patching window, in seconds
+    try:
+        time.sleep(0.05)  # the spinners are running
+        for i in range(windows + 1):  # the first pair is a warm-up
+            for kind in (("patch", "baseline") if i % 2 == 0 else ("baseline", "patch")):
+                target.ask("window")
+                if kind == "patch":
+                    t0 = time.perf_counter()
+                    cycle(target)
+                    length = time.perf_counter() - t0
+                else:
+                    time.sleep(length)
+                gaps = [tuple(map(int, g.split(","))) for g in target.ask("gap")]
+                if i:
+                    out[kind]["all"].append(max(g[0] for g in gaps) / 1e3)
+                    out[kind]["stopped"].append(max(g[1] for g in gaps) / 1e3)
+    finally:
+        target.quit()
+    return out
+
+
+def run(build, thread_counts, cycles, holdup_threads, spinners, windows):
+    return {"latency": {str(n): latency(build, n, cycles) for n in thread_counts},
+            "holdup": holdup(build, holdup_threads, spinners, windows),
+            "holdup_threads": holdup_threads, "spinners": spinners}
+
+
+# ---- report ----
+
+def p90(values):
+    return quantile(values, 0.9)
+
+
+def fmt_ms(values, digits=2):
+    s = summary(values)
+    return f"{s['median']:.{digits}f} [{s['p25']:.{digits}f}, {s['p75']:.{digits}f}] p90 {p90(values):.{digits}f}"
+
+
+def paired_ratio(idle, busy, key):
+    return [b[key] / a[key] for a, b in zip(idle, busy)]
+
+
+def report(res):
+    lat = res["latency"]
+    some = next(iter(lat.values()))
+    print(f"\n5. Transition latency (ms; median [p25, p75] p90 over {len(some['idle'])} load/disable/unload "
+          f"cycles per kind; idle and busy cycles alternate in one process)")
+    print("   log: 'enabling patch' to 'patching complete' in the runtime log; enable: to 'starting patching "
+          "transition'; transition: the rest; load: the whole `uklp load`")
+    print(f"   busy: {CALLERS} more threads call the patched function at full speed; busy/idle: paired ratio "
+          "per cycle pair")
+    print(f"   {'threads':>7} {'kind':<5} {'log':>30} {'enable':>30} {'transition':>30} {'load (wall)':>30}")
+    for n, per in lat.items():
+        for kind in ("idle", "busy"):
+            cols = [fmt_ms([c[k] for c in per[kind]]) for k in ("log", "enable", "transition", "load")]
+            print(f"   {n:>7} {kind:<5} " + " ".join(f"{c:>30}" for c in cols))
+        ratios = [fmt_ms(paired_ratio(per["idle"], per["busy"], k)) for k in ("log", "enable", "transition", "load")]
+        print(f"   {n:>7} {'b/i':<5} " + " ".join(f"{c:>30}" for c in ratios))
+        if per["deaths"]:
+            print(f"   {'':>7} the target died in {len(per['deaths'])} cycles (replaced, cycle run again): "
+                  + ", ".join(per["deaths"]))
+        polls = sum(c["polls"] for kind in ("idle", "busy") for c in per[kind])
+        if polls:
+            print(f"   {'':>7} `uklp load` returned before the end of the transition: {polls} polls of "
+                  "livepatch/.../transition")
+    h = res["holdup"]
+    print(f"\n6. Longest hold-up of a running thread (us; per window the largest gap between consecutive "
+          f"CLOCK_MONOTONIC reads of {res['spinners']} spinners, beside {res['holdup_threads']} idle threads;"
+          f" median [p25, p75] p90, and max, over {len(h['patch']['all'])} windows)")
+    print("   any gap: stopped or preempted; stopped: a gap in which the spinner's voluntary context switches "
+          "went up (a ptrace stop)")
+    for which in ("all", "stopped"):
+        for kind, name in (("baseline", "baseline (no patching)"), ("patch", "load+disable+unload")):
+            v = h[kind][which]
+            print(f"   {'any gap' if which == 'all' else 'stopped':<8} {name:<26} {fmt_ms(v, 0):>34}  "
+                  f"max {max(v):.0f}")
+        diff = [p - b for p, b in zip(h["patch"][which], h["baseline"][which])]
+        print(f"   {'':<8} {'patch - baseline (paired)':<26} {fmt_ms(diff, 0):>34}  "
+              f"max - max {max(h['patch'][which]) - max(h['baseline'][which]):+.0f}")
+
+
+def report_targets(res):
+    lat = res["latency"]
+    for n, per in lat.items():
+        target = TARGET_MS.get(int(n))
+        if target is None:
+            continue
+        log = statistics.median(c["log"] for c in per["idle"])
+        load = statistics.median(c["load"] for c in per["idle"])
+        print(f"   transition, {n} idle threads: {log:.2f} ms in the runtime (p90 "
+              f"{p90([c['log'] for c in per['idle']]):.2f}), {load:.2f} ms for the whole `uklp load` "
+              f"(target {target:g} ms): {verdict(log <= target)} in the runtime, {verdict(load <= target)} "
+              "for the command")
+    for n, per in lat.items():
+        ratio = statistics.median(paired_ratio(per["idle"], per["busy"], "log"))
+        print(f"   transition with {CALLERS} callers at full speed, {n} threads: {ratio:.2f}x idle "
+              f"(target < {TARGET_BUSY_RATIO:g}x): {verdict(ratio < TARGET_BUSY_RATIO)}")
+    h = res["holdup"]
+    worst, base = max(h["patch"]["all"]), max(h["baseline"]["all"])
+    stopped, stopped_base = max(h["patch"]["stopped"]), max(h["baseline"]["stopped"])
+    print(f"   longest hold-up of a running thread (target < {TARGET_HOLDUP_US:g} us): stopped {stopped:.0f} us "
+          f"(baseline {stopped_base:.0f} us): {verdict(stopped < TARGET_HOLDUP_US)}; any gap {worst:.0f} us in "
+          f"patching windows, {base:.0f} us in baseline windows ({worst - base:+.0f} us)")
