@@ -1,0 +1,381 @@
+"""test_safety.py: the "never breaking the program" suite.
+
+Each case starts a target of targets/ under `uklp run`, lets it work, and
+loads, disables and unloads its patch module (patches/) through the `uklp`
+CLI tens to hundreds of times; then it checks the program's own account
+of what it saw (every blocked call's result, every exception, every
+checksum...) and that it still answers. Every CLI call and every wait on
+the target is bounded; a failure message carries the runtime log's tail.
+
+Run one case: test_safety.py <case> (syscalls, exceptions, cancel, fp,
+churn, signals, fork), with UKLP_BIN, UKLP_RUNTIME_LIB and SAFETY_BUILD
+(the flavor's build directory) set, as CMake's add_test does.
+SAFETY_SCALE multiplies the numbers of cycles (default 1)."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from uklp_e2e import Target, uklp  # noqa: E402
+
+BUILD = os.environ["SAFETY_BUILD"]
+SCALE = float(os.environ.get("SAFETY_SCALE", "1"))
+CLI_TIMEOUT = 30      # seconds for any one CLI call
+TRANSITION_WAIT = 20  # seconds for a transition to finish
+
+
+def cycles(n):
+    return max(10, int(n * SCALE))
+
+
+def program(case):
+    return os.path.join(BUILD, f"safety_{case}")
+
+
+def module(case):
+    return os.path.join(BUILD, "patches", f"livepatch-{case}.so")
+
+
+class SafetyCase(unittest.TestCase):
+    """The helpers every case shares. self.t is the running target."""
+    CASE = None
+
+    def start(self, env=None):
+        self.t = Target(program(self.CASE), env=env)
+        self.patch = f"livepatch_{self.CASE}"
+        self.unload_retries = 0
+        self.addCleanup(self.note_retries)
+        self.addCleanup(self.t.stop)
+
+    def note_retries(self):
+        if self.unload_retries:
+            print(f"note: {self.unload_retries} unloads answered EBUSY 'try again' and were retried", file=sys.stderr)
+
+    # ---- bounded conversations with the target and the CLI ----
+    def call(self, command, timeout=20):
+        """t.call() with a bound: a hung target fails the test, not the suite."""
+        box = {}
+        worker = threading.Thread(target=lambda: box.setdefault("v", self.t.call(command)), daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            self.t.proc.kill()
+            self.fail(f"target did not answer '{command}' within {timeout} s (hung)\n{self.log_tail()}")
+        return box["v"]
+
+    def cli(self, *args, pid=None, ok=True):
+        pid = self.t.pid if pid is None else pid
+        try:
+            res = uklp(*args, timeout=CLI_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.fail(f"uklp {' '.join(map(str, args))} did not return within {CLI_TIMEOUT} s\n{self.log_tail(pid)}")
+        if ok and res.code != 0:
+            self.fail(f"uklp {' '.join(map(str, args))}: {res}\n{self.log_tail(pid)}")
+        return res
+
+    def attr(self, path, pid=None):
+        pid = self.t.pid if pid is None else pid
+        return self.cli("sys", pid, path, pid=pid).out.strip()
+
+    def log_tail(self, pid=None, lines=25):
+        pid = self.t.pid if pid is None else pid
+        try:
+            res = uklp("dmesg", pid, timeout=10)
+        except subprocess.TimeoutExpired:
+            return "(uklp dmesg timed out)"
+        return "runtime log (tail):\n" + "\n".join(res.out.splitlines()[-lines:]) if res.code == 0 else f"(no log: {res})"
+
+    def alive(self):
+        self.assertIsNone(self.t.proc.poll(), f"the target died (exit {self.t.proc.returncode})")
+
+    # ---- patch cycles ----
+    def wait_transition(self, pid=None, timeout=TRANSITION_WAIT):
+        """Until livepatch/PATCH/transition reads 0 (`uklp load` may return
+        early), or the patch is gone (a disabled patch leaves the tree)."""
+        pid = self.t.pid if pid is None else pid
+        deadline = time.monotonic() + timeout
+        while self.in_transition(pid):
+            if time.monotonic() > deadline:
+                self.fail(f"the transition of {self.patch} in {pid} did not finish within {timeout} s\n"
+                          f"{self.log_tail(pid)}")
+            time.sleep(0.01)
+
+    def in_transition(self, pid):
+        res = self.cli("sys", pid, f"livepatch/{self.patch}/transition", pid=pid, ok=False)
+        if res.code != 0 and "no such patch" in res.err:
+            return False
+        self.assertEqual(res.code, 0, f"{res}\n{self.log_tail(pid)}")
+        return res.out.strip() != "0"
+
+    def assert_transition_stays_open(self, pid=None, seconds=0.15):
+        pid = self.t.pid if pid is None else pid
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.assertEqual(self.attr(f"livepatch/{self.patch}/transition", pid), "1",
+                             f"a thread sleeps in a patched function, yet the transition ended\n{self.log_tail(pid)}")
+            time.sleep(0.03)
+
+    def load(self, pid=None, wait=True):
+        pid = self.t.pid if pid is None else pid
+        flags = ["--timeout", TRANSITION_WAIT] if wait else ["--no-wait"]
+        self.cli("load", *flags, pid, module(self.CASE), pid=pid)
+        if wait:
+            self.wait_transition(pid)
+
+    def disable(self, pid=None, wait=True):
+        pid = self.t.pid if pid is None else pid
+        flags = ["--timeout", TRANSITION_WAIT] if wait else ["--no-wait"]
+        self.cli("disable", *flags, pid, self.patch, pid=pid)
+        if wait:
+            self.wait_transition(pid)
+
+    def unload(self, pid=None):
+        """`uklp unload`; its documented "try again" EBUSY (a thread that did
+        not stop within the runtime's bound) is retried, a bounded number of
+        times, and counted in self.unload_retries."""
+        pid = self.t.pid if pid is None else pid
+        for _ in range(20):
+            res = self.cli("unload", pid, self.patch, pid=pid, ok=False)
+            if res.code == 0 or "try again" not in res.err:
+                break
+            self.unload_retries += 1
+            time.sleep(0.05)
+        self.assertEqual(res.code, 0, f"uklp unload {pid} {self.patch}: {res}\n{self.log_tail(pid)}")
+
+    def patch_cycles(self, n, pause=0.0, between=None):
+        """n times load, (pause), disable, unload, with the target checked alive."""
+        for i in range(n):
+            self.load()
+            if pause:
+                time.sleep(pause)
+            self.disable()
+            self.unload()
+            self.alive()
+            if between:
+                between(i)
+
+    def report(self, command="report"):
+        return self.call(command).split(",", self.REPORT_FIELDS - 1)
+
+
+class Syscalls(SafetyCase):
+    """1. Blocked system calls complete with their normal result, never EINTR."""
+    CASE = "syscalls"
+    REPORT_FIELDS = 4
+
+    def test_blocked_calls_complete_normally_across_patch_cycles(self):
+        self.start()
+        time.sleep(0.2)
+        self.patch_cycles(cycles(40), pause=0.02)
+        time.sleep(0.1)
+        ok, bad, patched, first = self.report()
+        kinds = self.call("kinds")
+        self.assertEqual(int(bad), 0, f"{bad} blocked calls failed or returned early; first: {first}\n{kinds}")
+        for entry in kinds.split():
+            name, counts = entry.split(":")
+            k_ok, k_bad, k_patched = map(int, counts.split("/"))
+            self.assertGreater(k_ok, 10, f"{name}: too few calls completed ({kinds})")
+            self.assertGreater(k_patched, 0, f"{name}: its thread never ran the patched code ({kinds})\n{self.log_tail()}")
+
+
+class Exceptions(SafetyCase):
+    """2. C++ exceptions through patched functions and through patch code."""
+    CASE = "exceptions"
+    REPORT_FIELDS = 4
+
+    def test_exceptions_through_old_and_new_code(self):
+        self.start()
+        self.assertEqual(self.call("start 4"), "4")
+        self.patch_cycles(cycles(40), pause=0.03)
+        self.load()  # and keep it: exceptions after the transition too
+        time.sleep(0.3)
+        calls, bad, new, first = self.report()
+        self.assertEqual(int(bad), 0, f"first: {first}")
+        self.assertGreater(int(calls), 1000)
+        self.assertGreater(int(new), 0, "the patch's code never ran")
+        self.disable()
+        self.unload()
+        self.alive()
+
+
+class Cancel(SafetyCase):
+    """3. pthread_cancel of threads blocked inside patched functions."""
+    CASE = "cancel"
+    REPORT_FIELDS = 3
+
+    def spawn_cancel(self, expect_inner):
+        self.assertEqual(self.call("spawn"), "1")
+        self.assertEqual(self.call("cancel"), f"1,{expect_inner},1", "canceled,inner cleanup,outer cleanup")
+
+    def test_cancel_during_and_after_transitions(self):
+        self.start()
+        for _ in range(cycles(20)):
+            # Patching: a thread sleeps in the old blocking_wait.
+            self.assertEqual(self.call("spawn"), "1")
+            self.load(wait=False)
+            self.assert_transition_stays_open()
+            self.assertEqual(self.call("cancel"), "1,1,1", "canceled in the old function during the transition")
+            self.wait_transition()
+            self.spawn_cancel(2)  # after the transition: in the patch's function
+            # Unpatching: a thread sleeps in the patch's blocking_wait.
+            self.assertEqual(self.call("spawn"), "1")
+            self.disable(wait=False)
+            self.assert_transition_stays_open()
+            self.assertEqual(self.call("cancel"), "1,2,1", "canceled in the patch's function during the transition")
+            self.wait_transition()
+            self.unload()
+            self.spawn_cancel(1)
+            self.alive()
+
+
+class Fp(SafetyCase):
+    """4. Floating-point / SSE / AVX state survives the stops bit for bit."""
+    CASE = "fp"
+    REPORT_FIELDS = 5
+
+    def test_checksums_bit_identical(self):
+        self.start()
+        self.assertIn(self.call("start"), ("1", "2"))
+        self.patch_cycles(cycles(40), pause=0.02)
+        time.sleep(0.1)
+        runs, mismatches, patched, avx, first = self.report()
+        if avx != "1":
+            print("note: no avx2 in /proc/cpuinfo, SSE only", file=sys.stderr)
+        self.assertEqual(int(mismatches), 0, f"{mismatches} of {runs} runs differ from the reference: {first}")
+        self.assertGreater(int(runs), 10)
+        self.assertGreater(int(patched), 0, "fp_scale's replacement never ran")
+
+
+class Churn(SafetyCase):
+    """5. malloc/free and dlopen/dlclose in 12 threads during 100 patch cycles."""
+    CASE = "churn"
+    REPORT_FIELDS = 5
+
+    def test_no_hang_under_malloc_and_dlopen(self):
+        self.start(env={"SAFETY_DL_LIB": os.path.join(BUILD, "libchurn_dl.so")})
+        last = [0, 0]
+
+        def progress(i):
+            if i % 15:
+                return
+            mallocs, dlopens, bad, _, first = self.report()
+            self.assertEqual(int(bad), 0, first)
+            self.assertGreater(int(mallocs), last[0], "the malloc threads stopped making progress")
+            self.assertGreater(int(dlopens), last[1], "the dlopen threads stopped making progress")
+            last[:] = [int(mallocs), int(dlopens)]
+
+        self.patch_cycles(max(100, cycles(100)), between=progress)
+        mallocs, dlopens, bad, patched, first = self.report()
+        self.assertEqual(int(bad), 0, first)
+        self.assertGreater(int(patched), 0)
+
+
+class Signals(SafetyCase):
+    """6. The program's own SIGUSR1 handler calls the patched function."""
+    CASE = "signals"
+    REPORT_FIELDS = 7
+
+    def counts(self):
+        handled, bad, new, eintr, eintr_unexplained, reads, first = self.report()
+        return int(handled), int(bad), int(new), int(eintr), int(eintr_unexplained), int(reads), first
+
+    def test_handler_sees_consistent_results(self):
+        self.start()
+        self.assertEqual(self.call("mode restart"), "restart")
+        self.patch_cycles(cycles(25), pause=0.02)
+        handled, bad, new, eintr, _, reads, first = self.counts()
+        self.assertEqual(bad, 0, first)
+        self.assertEqual(eintr, 0, f"read() failed with EINTR under an SA_RESTART handler: {first}")
+        self.assertGreater(handled, 1000)
+        self.assertGreater(new, 0, "the handler never ran the patch's sig_value")
+        self.assertEqual(self.call("mode norestart"), "norestart")
+        self.patch_cycles(cycles(25), pause=0.02)
+        handled2, bad, new, eintr, unexplained, reads2, first = self.counts()
+        self.assertEqual(bad, 0, first)
+        self.assertEqual(unexplained, 0, f"EINTR without the program's handler having run: {first}")
+        self.assertGreater(handled2, handled + 1000)
+        self.assertGreater(reads2, reads)
+        self.assertEqual(self.call("probe"), "1,1", "the program's handler is installed and runs")
+
+
+class Fork(SafetyCase):
+    """7. fork() during a transition, from inside the patched function; exec."""
+    CASE = "fork"
+    REPORT_FIELDS = 1
+
+    def read_child_file(self, path, timeout=10, want=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(path) as f:
+                    fields = f.read().split()
+                if len(fields) >= 2 and (want is None or fields[1] == want):
+                    return fields
+            except FileNotFoundError:
+                pass
+            time.sleep(0.01)
+        self.fail(f"{path} did not show {want!r} within {timeout} s")
+
+    def test_fork_and_exec_during_transitions(self):
+        self.start()
+        tmp = tempfile.mkdtemp(prefix="uklp-safety-fork-")
+        children = []
+        try:
+            for i in range(cycles(10)):
+                self.one_round(tmp, i, children)
+        finally:
+            for path in os.listdir(tmp):
+                if not path.endswith((".stop", ".tmp")):
+                    open(os.path.join(tmp, path + ".stop"), "w").close()
+        statuses = self.call("reap", timeout=30).split()
+        self.assertEqual(statuses, ["0"] * len(children), "exit statuses of the children")
+
+    def one_round(self, tmp, i, children):
+        child_file, exec_file = os.path.join(tmp, f"child{i}"), os.path.join(tmp, f"exec{i}")
+        # A thread sleeps in fork_blocker: the patching transition stays open.
+        self.assertEqual(self.call("enter"), "1")
+        self.load(wait=False)
+        self.assert_transition_stays_open()
+        # exec after fork, during the transition: a fresh runtime, no patch.
+        exec_pid = int(self.call(f"spawn_exec {exec_file}"))
+        children.append(exec_pid)
+        self.assertEqual(self.read_child_file(exec_file, want="ready")[0], str(exec_pid))
+        self.assertNotIn(self.patch, self.cli("list", exec_pid, pid=exec_pid).out)
+        open(exec_file + ".stop", "w").close()
+        # fork inside the old fork_blocker; the parent's thread returns.
+        child = int(self.call(f"fork {child_file}"))
+        children.append(child)
+        self.wait_transition()
+        self.assertEqual(self.call("value"), "2")
+        # The child: its own control socket, its transition still open
+        # while its copy of the thread sleeps in the old fork_blocker.
+        self.assertIn(self.patch, self.cli("list", child, pid=child).out)
+        self.assert_transition_stays_open(pid=child)
+        self.assertEqual(self.attr(f"task/{child}/patch_state", child), "0",
+                         "the child's thread is unpatched while it sleeps in the old function")
+        self.assertEqual(self.call("release"), "1")
+        self.wait_transition(pid=child)
+        self.read_child_file(child_file, want="2")
+        # The child's patch is the child's own: disable and unload it there.
+        self.disable(pid=child)
+        self.unload(pid=child)
+        self.read_child_file(child_file, want="1")
+        open(child_file + ".stop", "w").close()
+        self.disable()
+        self.unload()
+        self.assertEqual(self.call("value"), "1")
+        self.alive()
+
+
+CASES = {c.CASE: c for c in (Syscalls, Exceptions, Cancel, Fp, Churn, Signals, Fork)}
+
+if __name__ == "__main__":
+    names = sys.argv[1:] or list(CASES)
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(CASES[n]) for n in names)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    sys.exit(0 if result.wasSuccessful() else 1)
