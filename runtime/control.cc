@@ -7,6 +7,7 @@
 #include "control.h"
 
 #include <dirent.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include "loader.h"
 #include "log.h"
 #include "protocol.h"
+#include "symbols.h"
 #include "redirect.h"
 #include "text_poke.h"
 #include "transition.h"
@@ -126,7 +129,7 @@ Result<std::string> sys_read(const std::string& path) {
   }
   if (parts.size() == 3 && parts[0] == "task" && parts[2] == "patch_state") {
     if (!thread_exists(parts[1])) return error(ENOENT, "no such thread " + parts[1]);
-    return std::to_string(threads_patch_state());
+    return std::to_string(thread_patch_state(pid_t(std::stol(parts[1]))));
   }
   return error(ENOENT, "no such attribute '" + path + "'");
 }
@@ -223,7 +226,8 @@ void tree_lines(Reply& r) {
   if (DIR* d = opendir("/proc/self/task")) {
     while (dirent* e = readdir(d))
       if (e->d_name[0] != '.')
-        r.data.push_back(std::string("task/") + e->d_name + "/patch_state=" + std::to_string(threads_patch_state()));
+        r.data.push_back(std::string("task/") + e->d_name + "/patch_state=" +
+                         std::to_string(thread_patch_state(pid_t(atoi(e->d_name)))));
     closedir(d);
   }
 }
@@ -237,7 +241,36 @@ Status cmd_info(Reply& r) {
   r.data.push_back("pid=" + std::to_string(getpid()));
   r.data.push_back("runtime_version=0.1.0");
   r.data.push_back("signal=" + std::to_string(runtime_signal()));
-  r.data.push_back("consistency=all-threads-at-once");
+  r.data.push_back("consistency=per-thread");
+  return Status::ok();
+}
+
+// "name+0xoff [object]" for a frame of a blocking thread's stack.
+std::string symbolize(uintptr_t pc, bool exact) {
+  auto sym = symbol_at(exact ? pc : pc - 1);
+  char b[64];
+  if (!sym) {
+    snprintf(b, sizeof b, "0x%" PRIxPTR, pc);
+    return b;
+  }
+  snprintf(b, sizeof b, "+0x%" PRIxPTR, pc - sym->address);
+  return sym->name + b + " [" + sym->object + "]";
+}
+
+// The transition in progress: one line, then one per blocking thread.
+Status cmd_status(Reply& r) {
+  auto st = klp_transition_status();
+  if (!st) return Status::ok();
+  r.data.push_back("transition=" + st->patch + "\ttarget=" + (st->target ? "patching" : "unpatching") +
+                   "\tattempts=" + std::to_string(st->attempts) + "\telapsed_ms=" +
+                   std::to_string(st->elapsed_ms) + "\tthreads=" + std::to_string(st->threads) +
+                   "\tswitched=" + std::to_string(st->switched) + "\tforced=" + std::to_string(st->forced));
+  for (const BlockingThread& b : st->blocking) {
+    std::string stack;
+    for (size_t i = 0; i < b.pcs.size(); ++i) stack += (i ? ";" : "") + symbolize(b.pcs[i], i == 0);
+    r.data.push_back("blocking=" + std::to_string(b.tid) + "\tname=" + b.name + "\treason=" + b.reason +
+                     "\tstack=" + stack);
+  }
   return Status::ok();
 }
 
@@ -251,6 +284,7 @@ Status dispatch(const Args& a, int fd, Reply& r) {
   if (cmd == "tree") { tree_lines(r); return Status::ok(); }
   if (cmd == "dmesg") return cmd_dmesg(r);
   if (cmd == "info") return cmd_info(r);
+  if (cmd == "status") return cmd_status(r);
   return error(EINVAL, "unknown command '" + cmd + "'");
 }
 
@@ -298,6 +332,17 @@ void* control_main(void*) {
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   while (true) {
+    long wait_ms;
+    {
+      // A transition's scheduled attempts run here, between requests.
+      std::lock_guard lock(klp_mutex());
+      klp_transition_work();
+      wait_ms = klp_transition_next_attempt_ms();
+    }
+    pollfd p{g_listen_fd, POLLIN, 0};
+    int ready = poll(&p, 1, int(wait_ms));
+    if (ready == 0) continue;
+    if (ready < 0 && errno == EINTR) continue;
     int c = accept4(g_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -309,7 +354,25 @@ void* control_main(void*) {
   }
 }
 
+// fork(): the klp mutex and the log's lock are held around it, so the
+// child (whose only thread is the forking one) never inherits them held by
+// a thread it does not have. The child gets its own socket and control
+// thread, and goes on with a transition in progress by itself.
+void before_fork() {
+  klp_mutex().lock();
+  log_atfork_prepare();
+}
+
+void after_fork_parent() {
+  log_atfork_parent();
+  klp_mutex().unlock();
+}
+
 void after_fork_child() {
+  log_atfork_child();
+  // A recursive mutex records its owner's thread id, which changed.
+  new (&klp_mutex()) std::recursive_mutex();
+  klp_transition_after_fork();
   if (g_listen_fd >= 0) close(g_listen_fd);
   g_listen_fd = -1;
   (void)control_start();
@@ -341,7 +404,7 @@ Status control_start() {
   }
   static bool atfork_done = false;
   if (!atfork_done) {
-    pthread_atfork(nullptr, nullptr, after_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     atfork_done = true;
   }
   return Status::ok();

@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "task.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ __attribute__((constructor)) void uklp_runtime_init() {
   const char* off = getenv("UKLP_DISABLE");
   if (off && strcmp(off, "1") == 0) return;
   uklp::rt::log_init();
+  uklp::rt::task_init();
   uklp::Status s = uklp::rt::control_start();
   if (!s) fprintf(stderr, "uklp: warning: runtime not started: %s\n", s.describe().c_str());
 }

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "symbols.h"
 #include "text_poke.h"
+#include "transition.h"
 
 namespace uklp::rt {
 namespace {
@@ -288,9 +289,11 @@ Status unload_module(const std::string& name) {
   if (mod->patch)
     return error(EBUSY, "patch '" + name + "' is still " +
                             (mod->patch->enabled ? "enabled; disable it first" : "in transition"));
-  // No thread may be left in the module's code when it is unmapped.
+  // No thread may be left in the module's code when it is unmapped: its
+  // unpatching transition proved that of its funcs; this also covers the
+  // module's other functions and the transition stubs.
   auto [start, end] = module_range(mod);
-  UKLP_TRY(wait_threads_outside(start, end));
+  UKLP_TRY(wait_code_unused(start, end, "the patch module"));
   if (mod->exit_fn) mod->exit_fn();
   close_module(mod);
   forget_unloaded_objects();

@@ -109,6 +109,10 @@ void set_log_sink(LogSink sink) {
   s.sink = std::move(sink);
 }
 
+void log_atfork_prepare() { state().mu.lock(); }
+void log_atfork_parent() { state().mu.unlock(); }
+void log_atfork_child() { state().mu.unlock(); }
+
 }  // namespace uklp::rt
 
 // The C ABI behind pr_*() in patch modules.

@@ -29,6 +29,12 @@ std::vector<std::string> log_snapshot();
 // Starts the log's clock (timestamps count from here); called at start-up.
 void log_init();
 
+// fork(): the log's lock is taken around it, so the child never inherits
+// it held by a thread that does not exist there.
+void log_atfork_prepare();
+void log_atfork_parent();
+void log_atfork_child();
+
 // While a sink is installed, every new line is also passed to it.
 using LogSink = std::function<void(const std::string&)>;
 void set_log_sink(LogSink sink);

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "symbols.h"
+#include "task.h"
 #include "text_poke.h"
 
 namespace uklp::rt {
@@ -29,8 +30,6 @@ std::map<uintptr_t, Site*>& sites() {
   static auto* m = new std::map<uintptr_t, Site*>();
   return *m;
 }
-
-int g_threads_state = KLP_TRANSITION_IDLE;
 
 // Slots: 8-byte cells on pages mapped within 2 GiB of the pads using them.
 struct SlotPage {
@@ -152,27 +151,78 @@ void disarm(Site* site) {
   site->armed = false;
 }
 
-uintptr_t select_target(const Site* site) {
+// Transition stubs: kStubSize-byte blocks on read+exec pages, written
+// through /proc/self/mem before any slot points at them. A stub is used
+// for one transition of one site and never reused: a thread preempted
+// inside one may resume at any later time (see docs/design.md).
+std::vector<uintptr_t>& stub_page_list() {
+  static auto* v = new std::vector<uintptr_t>();
+  return *v;
+}
+
+Result<uintptr_t> alloc_stub() {
+  static size_t used = kPage;
+  if (used + x86::kStubSize > kPage) {
+    void* p = mmap(nullptr, kPage, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return error(ENOMEM, "cannot map a page for transition stubs");
+    stub_page_list().push_back(uintptr_t(p));
+    used = 0;
+  }
+  uintptr_t at = stub_page_list().back() + used;
+  used += x86::kStubSize;
+  return at;
+}
+
+uintptr_t func_target(const Site* site, const Func* f) {
+  return !f || f->nop ? site->pad.continuation() : f->new_addr;
+}
+
+// klp_ftrace_handler: only the top's transition flag matters. Outside a
+// transition the slot holds the top func itself; during one, a stub that
+// picks the top or the func below it by the calling thread's state.
+Result<uintptr_t> select_target(Site* site) {
   if (site->stack.empty()) return site->pad.continuation();
-  const Func* chosen = site->stack.back();
-  // klp_ftrace_handler: only the top's transition flag matters.
-  if (chosen->transition && g_threads_state == KLP_TRANSITION_UNPATCHED)
-    chosen = site->stack.size() > 1 ? site->stack[site->stack.size() - 2] : nullptr;
-  if (!chosen || chosen->nop) return site->pad.continuation();
-  return chosen->new_addr;
+  const Func* top = site->stack.back();
+  if (!top->transition) return func_target(site, top);
+  const Func* below = site->stack.size() > 1 ? site->stack[site->stack.size() - 2] : nullptr;
+  TaskEpoch e = task_epoch();
+  // The stub tests for the one state an unswitched thread cannot have (its
+  // word is of an older generation, or 0): the transition's original target.
+  bool patching = e.initial == KLP_TRANSITION_UNPATCHED;
+  int32_t match_word = task_word(e.gen, patching ? KLP_TRANSITION_PATCHED : KLP_TRANSITION_UNPATCHED);
+  uintptr_t match = func_target(site, patching ? top : below);
+  uintptr_t miss = func_target(site, patching ? below : top);
+  if (site->stub && site->stub_gen == e.gen && site->stub_match == match && site->stub_miss == miss)
+    return site->stub;
+  UKLP_ASSIGN_OR_RETURN(uintptr_t at, alloc_stub());
+  auto code = x86::transition_stub(at, int32_t(task_word_tls_offset()), match_word, match, miss);
+  UKLP_TRY(text_poke(at, code));  // complete before the slot's release store publishes it
+  site->stub = at;
+  site->stub_gen = e.gen;
+  site->stub_match = match;
+  site->stub_miss = miss;
+  return at;
 }
 
 }  // namespace
 
-int threads_patch_state() { return g_threads_state; }
-void set_threads_patch_state(int state) { g_threads_state = state; }
-
-void site_update(Site* site) {
-  site->slot->store(select_target(site), std::memory_order_release);
+Status site_update(Site* site) {
+  UKLP_ASSIGN_OR_RETURN(uintptr_t target, select_target(site));
+  site->slot->store(target, std::memory_order_release);  // pairs with the pad's `jmp *slot`
+  return Status::ok();
 }
 
 void sites_update_all() {
-  for (auto& [addr, site] : sites()) site_update(site);
+  for (auto& [addr, site] : sites()) {
+    Status s = site_update(site);
+    if (!s) klp_log(Level::err, "cannot update the function at 0x%" PRIxPTR ": %s", addr, s.describe().c_str());
+  }
+}
+
+std::vector<std::pair<uintptr_t, uintptr_t>> stub_pages() {
+  std::vector<std::pair<uintptr_t, uintptr_t>> v;
+  for (uintptr_t p : stub_page_list()) v.emplace_back(p, p + kPage);
+  return v;
 }
 
 Status site_push_func(Func* func, const std::string& object_name) {
@@ -185,13 +235,19 @@ Status site_push_func(Func* func, const std::string& object_name) {
   }
   site->stack.push_back(func);
   func->site = site;
-  site_update(site);
+  Status updated = site_update(site);
+  if (!updated) {
+    site->stack.pop_back();
+    func->site = nullptr;
+    (void)site_update(site);
+    return updated;
+  }
   if (!site->armed) {
     Status s = arm(site);
     if (!s) {
       site->stack.pop_back();
       func->site = nullptr;
-      site_update(site);
+      (void)site_update(site);
       return s;
     }
   }
@@ -213,7 +269,8 @@ void site_pop_func(Func* func) {
   if (site->stack.empty()) {
     if (site->armed) disarm(site);
   } else {
-    site_update(site);
+    Status s = site_update(site);
+    if (!s) klp_log(Level::err, "cannot update the function at 0x%" PRIxPTR ": %s", site->entry, s.describe().c_str());
   }
 }
 

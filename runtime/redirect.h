@@ -6,13 +6,15 @@
 // At a site's entry the selection is the kernel's klp_ftrace_handler():
 // the top func, unless it is in transition and the calling thread is still
 // unpatched, then the func below it or the original; a nop runs the
-// original. The result is kept in the site's slot, so a call costs a short
-// jump plus one indirect jump (see arch/x86_64/insn.h).
+// original. Outside a transition the slot holds the chosen function, so a
+// call costs a short jump plus one indirect jump; during one, it holds a
+// stub that tests the calling thread's state (arch/x86_64/insn.h).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arch/x86_64/insn.h"
@@ -28,6 +30,10 @@ class Site {
   std::atomic<uintptr_t>* slot = nullptr;  // what the pad jumps through
   std::vector<Func*> stack;         // func_stack: back() is the top
   bool armed = false;               // entry NOPs replaced by the jump
+  // The transition stub in use (arch/x86_64/insn.h), and what it was made for.
+  uintptr_t stub = 0;
+  uint32_t stub_gen = 0;
+  uintptr_t stub_match = 0, stub_miss = 0;
 };
 
 // The klp_patch_func / klp_unpatch_func of patch.c.
@@ -36,12 +42,13 @@ void site_pop_func(Func* func);
 // klp_patch_object / klp_unpatch_object: all of an object's funcs, or none.
 Status patch_object(Object* obj);
 void unpatch_object(Object* obj);
-// Recomputes a site's slot from its stack and the threads' state.
-void site_update(Site* site);
+// Recomputes a site's slot from its func stack and the transition epoch
+// (task.h): the top func, or a transition stub. Fails only when a stub
+// cannot be allocated.
+Status site_update(Site* site);
 void sites_update_all();
-
-// The patch state every thread is in (issue 2: all threads switch at once).
-int threads_patch_state();
-void set_threads_patch_state(int state);
+// The pages holding transition stubs, [start, end): a thread inside one
+// may still jump to any function that was on a func stack.
+std::vector<std::pair<uintptr_t, uintptr_t>> stub_pages();
 
 }  // namespace uklp::rt

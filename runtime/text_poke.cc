@@ -8,12 +8,14 @@
 // Eviction: a thread blocked in a system call (/proc/self/task/T/syscall
 // shows a syscall number) or preempted in user mode at another pc is safe
 // as it is. Threads shown as "running", or preempted at one of the
-// addresses, get the runtime signal via rt_tgsigqueueinfo() carrying the
-// round number; the handler moves pc past the NOP if needed and counts
-// itself for that round. Stale signals of an earlier round are ignored.
+// addresses, are stopped by the tracer (tracer.h), which moves a pc found
+// on one of them past it. Only threads the tracer may not stop (a
+// debugger holds them, ptrace is forbidden) get the runtime signal via
+// rt_tgsigqueueinfo() carrying a round number; its handler does the same
+// and counts itself for that round. Stale signals of an earlier round are
+// ignored.
 #include "text_poke.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
 #include <signal.h>
@@ -32,6 +34,7 @@
 #include <vector>
 
 #include "log.h"
+#include "tracer.h"
 
 namespace uklp::rt {
 namespace {
@@ -55,9 +58,6 @@ std::atomic<int> g_round{0};
 std::atomic<const uintptr_t*> g_evict_addrs{nullptr};
 std::atomic<size_t> g_evict_count{0};
 std::atomic<int> g_acks{0};
-// A code range the threads must be outside of (wait_threads_outside).
-std::atomic<uintptr_t> g_range_start{0}, g_range_end{0};
-std::atomic<int> g_inside{0};
 
 size_t trap_hash(uintptr_t a) { return (a * 0x9E3779B97F4A7C15ull) >> 48 & (kTrapSlots - 1); }
 
@@ -102,8 +102,6 @@ void on_runtime_signal(int sig, siginfo_t* info, void* ucv) {
     size_t n = g_evict_count.load(std::memory_order_relaxed);
     for (size_t i = 0; addrs && i < n; ++i)
       if (pc == addrs[i]) uc->uc_mcontext.gregs[REG_RIP] = greg_t(pc + 1);
-    if (pc >= g_range_start.load(std::memory_order_relaxed) && pc < g_range_end.load(std::memory_order_relaxed))
-      g_inside.fetch_add(1, std::memory_order_relaxed);
     g_acks.fetch_add(1, std::memory_order_release);
   }
   errno = saved_errno;
@@ -132,7 +130,7 @@ enum class ThreadPos { safe, must_signal };
 
 // Reads /proc/self/task/<tid>/syscall: "running", "-1 sp pc" (user mode,
 // not running) or "nr args... sp pc" (blocked in a system call). A thread
-// is safe unless it runs, or sits at one of `addrs` or inside the range.
+// is safe unless it runs, or sits at one of `addrs`.
 ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
   char path[64], buf[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
@@ -148,21 +146,7 @@ ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
   if (sscanf(buf + 3, "%lx %lx", &sp, &pc) != 2) return ThreadPos::must_signal;
   for (uintptr_t a : addrs)
     if (pc == a) return ThreadPos::must_signal;
-  if (pc >= g_range_start.load() && pc < g_range_end.load()) return ThreadPos::must_signal;
   return ThreadPos::safe;
-}
-
-std::vector<int> list_threads() {
-  std::vector<int> tids;
-  DIR* d = opendir("/proc/self/task");
-  if (!d) return tids;
-  int self = int(syscall(SYS_gettid));
-  while (dirent* e = readdir(d)) {
-    int tid = atoi(e->d_name);
-    if (tid > 0 && tid != self) tids.push_back(tid);
-  }
-  closedir(d);
-  return tids;
 }
 
 bool send_round_signal(int tid, int round) {
@@ -252,12 +236,12 @@ Status add_trap_redirect(uintptr_t at, uintptr_t resume) {
 
 namespace {
 
-// Interrupts the threads that may be at one of `addrs` or inside the
-// published range until none is: every signaled thread answered and none
-// was inside the range. Returns the threads still pending.
-std::vector<int> run_rounds(std::span<const uintptr_t> addrs) {
+// The fallback for threads the tracer cannot stop (a debugger holds them,
+// or ptrace is not allowed): interrupts those that may be at one of
+// `addrs` with the runtime signal until every one answered. Returns the
+// threads still pending.
+std::vector<int> run_rounds(std::span<const uintptr_t> addrs, std::vector<int> pending) {
   constexpr int kAttempts = 20;  // 20 x up to 50 ms: about a second
-  std::vector<int> pending = list_threads();
   for (int attempt = 0; attempt < kAttempts && !pending.empty(); ++attempt) {
     std::vector<int> to_signal;
     for (int tid : pending)
@@ -265,26 +249,48 @@ std::vector<int> run_rounds(std::span<const uintptr_t> addrs) {
     if (to_signal.empty()) return {};
     int round = g_round.load() + 1;
     g_acks.store(0);
-    g_inside.store(0);
     g_round.store(round, std::memory_order_release);  // pairs with the handler's acquire
     int sent = 0;
     for (int tid : to_signal) sent += send_round_signal(tid, round) ? 1 : 0;
     for (int waited = 0; waited < 50000 && g_acks.load(std::memory_order_acquire) < sent; waited += 50)
       sleep_us(50);
-    if (g_acks.load(std::memory_order_acquire) >= sent && g_inside.load() == 0) return {};
-    pending = to_signal;  // check again: not answered yet, exited, or still inside
-    if (g_inside.load()) sleep_us(1000);
+    if (g_acks.load(std::memory_order_acquire) >= sent) return {};
+    pending = to_signal;  // check again: not answered yet, or exited
   }
   return pending;
+}
+
+// Threads that may be at one of `addrs` are stopped by the tracer, which
+// moves them past; blocked ones cannot be there and are left alone.
+std::vector<int> evict_with_tracer(std::span<const uintptr_t> addrs, Status* status) {
+  std::vector<ThreadCheck> checks;
+  for (int tid : other_threads()) {
+    if (thread_position(tid, addrs) != ThreadPos::must_signal) continue;
+    checks.emplace_back();
+    checks.back().tid = tid;
+  }
+  std::vector<int> untraced;
+  if (checks.empty()) return untraced;
+  TracerJob job;
+  job.mode = TracerMode::evict;
+  job.evict = addrs;
+  *status = run_tracer(job, checks);
+  for (const ThreadCheck& t : checks)
+    if (t.verdict != ThreadVerdict::clean && t.verdict != ThreadVerdict::gone) untraced.push_back(t.tid);
+  return untraced;
 }
 
 }  // namespace
 
 Status evict_threads_from(std::span<const uintptr_t> addrs) {
   if (addrs.empty()) return Status::ok();
+  Status traced;
+  std::vector<int> untraced = evict_with_tracer(addrs, &traced);
+  if (!traced) return traced;
+  if (untraced.empty()) return Status::ok();
   g_evict_addrs.store(addrs.data(), std::memory_order_relaxed);
   g_evict_count.store(addrs.size(), std::memory_order_relaxed);
-  std::vector<int> pending = run_rounds(addrs);
+  std::vector<int> pending = run_rounds(addrs, untraced);
   g_round.fetch_add(1);  // late signals of this round are now stale
   g_evict_addrs.store(nullptr, std::memory_order_relaxed);
   g_evict_count.store(0, std::memory_order_relaxed);
@@ -292,20 +298,6 @@ Status evict_threads_from(std::span<const uintptr_t> addrs) {
     return error(EBUSY, "thread " + std::to_string(pending.front()) +
                             " did not answer the runtime signal " + std::to_string(g_signal) +
                             " (is it blocked?); nothing was changed");
-  return Status::ok();
-}
-
-Status wait_threads_outside(uintptr_t start, uintptr_t end) {
-  UKLP_TRY(text_init());
-  g_range_start.store(start);
-  g_range_end.store(end);
-  std::vector<int> pending = run_rounds({});
-  g_round.fetch_add(1);
-  g_range_start.store(0);
-  g_range_end.store(0);
-  if (!pending.empty())
-    return error(EBUSY, "thread " + std::to_string(pending.front()) +
-                            " is still running code of the patch module; try again");
   return Status::ok();
 }
 

@@ -11,7 +11,7 @@
 //      complete jump.
 //   2. only for GCC's `90 90`: no thread may sit between the two NOPs.
 //      evict_threads_from() finds every thread whose user pc is the second
-//      NOP and moves it past it (a NOP does nothing). No thread can get
+//      NOP and moves it past it (a NOP does nothing), through the tracer. No thread can get
 //      there again: the first byte traps.
 //   3. second byte -> new value; sync. 4. first byte -> new value; sync.
 //
@@ -43,12 +43,6 @@ Status add_trap_redirect(uintptr_t at, uintptr_t resume);
 // to addr + 1. Bounded: EBUSY if a thread cannot be checked within about a
 // second (for instance, it blocks the runtime signal).
 Status evict_threads_from(std::span<const uintptr_t> addrs);
-
-// Waits until no thread's user pc is inside [start, end), the code of a
-// patch module about to be unmapped. Bounded: EBUSY after about a second.
-// Limitation until the per-thread consistency model lands: only the pc is
-// checked, not return addresses deeper in the stack.
-Status wait_threads_outside(uintptr_t start, uintptr_t end);
 
 // The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default
 // SIGRTMIN+6).

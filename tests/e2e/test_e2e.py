@@ -219,12 +219,20 @@ class E2E(unittest.TestCase):
         self.assertEqual(self.t.int("answer"), 41)
 
     def spinner_tid(self):
-        for tid in sorted(os.listdir(f"/proc/{self.t.pid}/task")):
-            with open(f"/proc/{self.t.pid}/task/{tid}/comm") as f:
-                comm = f.read().strip()
-            if int(tid) != self.t.pid and comm != "uklp-control":
-                return int(tid)
-        raise AssertionError("no spinner thread")
+        # The control thread names itself when it first runs, which on a
+        # loaded machine may be after the target answered: wait for it.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            threads = {}
+            for tid in os.listdir(f"/proc/{self.t.pid}/task"):
+                with open(f"/proc/{self.t.pid}/task/{tid}/comm") as f:
+                    threads[int(tid)] = f.read().strip()
+            if "uklp-control" in threads.values():
+                others = [t for t, comm in threads.items() if t != self.t.pid and comm != "uklp-control"]
+                if len(others) == 1:
+                    return others[0]
+            time.sleep(0.01)
+        raise AssertionError(f"no single spinner thread: {threads}")
 
     @unittest.skipUnless(FLAVOR.startswith("gcc"), "only GCC's entry is two instructions")
     def test_thread_stopped_between_the_two_nops(self):

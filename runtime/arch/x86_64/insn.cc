@@ -63,19 +63,56 @@ bool Writer::put_jmp_rel32(uintptr_t target) {
   return true;
 }
 
-void Writer::put_cmp_fs_imm8(int32_t disp, int8_t imm) {
-  // 64 83 3c 25 disp32 imm8: cmpl $imm8, %fs:disp32
+// 64 <opcode> 3c 25 disp32: cmpl $imm, %fs:disp32 (ModRM /7, SIB: no base, no index)
+void Writer::put_cmp_fs_prefix(uint8_t opcode, int32_t disp) {
   put8(0x64);
-  put8(0x83);
+  put8(opcode);
   put8(0x3c);
   put8(0x25);
   put32(uint32_t(disp));
+}
+
+void Writer::put_cmp_fs_imm8(int32_t disp, int8_t imm) {
+  put_cmp_fs_prefix(0x83, disp);
   put8(uint8_t(imm));
+}
+
+void Writer::put_cmp_fs_imm32(int32_t disp, int32_t imm) {
+  put_cmp_fs_prefix(0x81, disp);
+  put32(uint32_t(imm));
 }
 
 void Writer::put_jne_rel8(int8_t rel) {
   put8(0x75);
   put8(uint8_t(rel));
+}
+
+void Writer::put_je_rel8(int8_t rel) {
+  put8(0x74);
+  put8(uint8_t(rel));
+}
+
+void Writer::put_u64(uint64_t v) {
+  put32(uint32_t(v));
+  put32(uint32_t(v >> 32));
+}
+
+void Writer::pad_to(size_t size, uint8_t fill) {
+  while (buf_.size() < size) put8(fill);
+}
+
+std::vector<uint8_t> transition_stub(uintptr_t at, int32_t tls_offset, int32_t match_word,
+                                     uintptr_t match_target, uintptr_t miss_target) {
+  constexpr size_t kMiss = 32, kMatch = 40;
+  Writer w(at);
+  w.put_cmp_fs_imm32(tls_offset, match_word);
+  w.put_je_rel8(6);
+  (void)w.put_jmp_rip_indirect(at + kMiss);   // always in reach: same block
+  (void)w.put_jmp_rip_indirect(at + kMatch);
+  w.pad_to(kMiss, kInt3);
+  w.put_u64(miss_target);
+  w.put_u64(match_target);
+  return w.bytes();
 }
 
 }  // namespace uklp::rt::x86

@@ -56,15 +56,40 @@ class Writer {
   bool put_jmp_rel32(uintptr_t target);
   // cmpl $imm8, %fs:disp32
   void put_cmp_fs_imm8(int32_t disp, int8_t imm);
-  // jne rel8 (forward, patched later via bytes()).
+  // cmpl $imm32, %fs:disp32
+  void put_cmp_fs_imm32(int32_t disp, int32_t imm);
+  // jne / je rel8 (forward).
   void put_jne_rel8(int8_t rel);
+  void put_je_rel8(int8_t rel);
+  void put_u64(uint64_t v);
+  void pad_to(size_t size, uint8_t fill);
   void put_bytes(std::span<const uint8_t> b) { buf_.insert(buf_.end(), b.begin(), b.end()); }
 
  private:
   void put8(uint8_t b) { buf_.push_back(b); }
+  void put_cmp_fs_prefix(uint8_t opcode, int32_t disp);
   void put32(uint32_t v);
   uintptr_t pc_;
   std::vector<uint8_t> buf_;
 };
+
+// The transition stub of a site (the per-thread half of the kernel's
+// klp_ftrace_handler): while the top func of a site is in transition, the
+// site's slot points here, and the calling thread's patch-state word
+// (runtime/task.h) picks the implementation:
+//
+//   +0   64 81 3c 25 off32 imm32   cmpl $match_word, %fs:off
+//   +12  74 06                      je   +20
+//   +14  ff 25 rel32                jmp  *miss(%rip)
+//   +20  ff 25 rel32                jmp  *match(%rip)
+//   +26  cc x 6
+//   +32  miss:  .quad miss_target
+//   +40  match: .quad match_target
+//
+// Flags are clobbered, which a call allows; no register is. The stub is
+// written once, before any slot points at it, and never changed.
+inline constexpr size_t kStubSize = 48;
+std::vector<uint8_t> transition_stub(uintptr_t at, int32_t tls_offset, int32_t match_word,
+                                     uintptr_t match_target, uintptr_t miss_target);
 
 }  // namespace uklp::rt::x86

@@ -4,6 +4,7 @@
 #include "arch/x86_64/insn.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <vector>
@@ -108,6 +109,45 @@ TEST(ClassifyEntry, HookJumpIsForeign) {
   Image img({0xe9, 0x00, 0x00, 0x00, 0x00});
   Entry e;
   EXPECT_EQ(classify_entry(img.entry(), &e), EntryState::foreign);
+}
+
+
+// ---- the transition stub ----
+
+TEST(TransitionStub, Bytes) {
+  Bytes b = transition_stub(0x1000, -0x40, 7, 0x2000, 0x3000);
+  Bytes expected = {0x64, 0x81, 0x3c, 0x25, 0xc0, 0xff, 0xff, 0xff, 0x07, 0x00, 0x00, 0x00,  // cmpl $7,%fs:-0x40
+                    0x74, 0x06,                                                              // je +6
+                    0xff, 0x25, 0x0c, 0x00, 0x00, 0x00,                                      // jmp *miss
+                    0xff, 0x25, 0x0e, 0x00, 0x00, 0x00,                                      // jmp *match
+                    0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+                    0x00, 0x30, 0, 0, 0, 0, 0, 0,                                            // miss
+                    0x00, 0x20, 0, 0, 0, 0, 0, 0};                                           // match
+  EXPECT_EQ(b, expected);
+  EXPECT_EQ(b.size(), kStubSize);
+}
+
+__thread int32_t stub_word __attribute__((tls_model("initial-exec")));
+__attribute__((noinline)) int matched() { return 1; }
+__attribute__((noinline)) int missed() { return 2; }
+
+// The stub, executed: it picks by the calling thread's word.
+TEST(TransitionStub, SelectsByTheThreadsWord) {
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  uintptr_t tp;
+  asm("mov %%fs:0, %0" : "=r"(tp));
+  auto offset = int32_t(reinterpret_cast<uintptr_t>(&stub_word) - tp);
+  Bytes b = transition_stub(uintptr_t(page), offset, 5, uintptr_t(&matched), uintptr_t(&missed));
+  std::memcpy(page, b.data(), b.size());
+  auto call = reinterpret_cast<int (*)()>(page);
+  stub_word = 5;
+  EXPECT_EQ(call(), 1);
+  stub_word = 4;
+  EXPECT_EQ(call(), 2);
+  stub_word = 0;
+  EXPECT_EQ(call(), 2);
+  munmap(page, 4096);
 }
 
 }  // namespace

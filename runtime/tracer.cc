@@ -1,0 +1,360 @@
+// tracer.cc: see tracer.h.
+//
+// Everything under `namespace tracer_side` runs in the tracer process: raw
+// system calls only (it shares the control thread's TLS, hence errno), no
+// allocation, every wait bounded. The control thread prepares all memory
+// the tracer touches (the job, the results, the page cache) beforehand.
+#include "tracer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <memory>
+
+namespace uklp::rt {
+namespace {
+
+constexpr size_t kTracerStack = 256 * 1024;
+constexpr long kStopWaitNs = 20'000'000;  // a thread that does not stop in 20 ms is skipped
+
+struct Control {
+  const TracerJob* job = nullptr;
+  ThreadCheck* threads = nullptr;
+  size_t count = 0;
+  pid_t target = 0;
+  intptr_t tls_offset = 0;  // task_word_tls_offset(), computed on the control thread
+  x86::CachedReader* reader = nullptr;
+  std::atomic<int> go{0};
+  std::atomic<int> done{0};
+};
+
+namespace tracer_side {
+
+long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
+  long ret;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+long now_ns() {
+  timespec ts{};
+  sys(SYS_clock_gettime, CLOCK_MONOTONIC, long(&ts));
+  return ts.tv_sec * 1'000'000'000L + ts.tv_nsec;
+}
+
+void futex_wait(std::atomic<int>* word, int value) {
+  sys(SYS_futex, long(word), FUTEX_WAIT, value, 0);
+}
+
+void futex_wake(std::atomic<int>* word) { sys(SYS_futex, long(word), FUTEX_WAKE, 1); }
+
+// Waits for `tid` to report a stop: yields first (the tracee needs a CPU to
+// reach its stop), then sleeps in short steps, up to kStopWaitNs.
+long wait_stop(pid_t tid, int* status) {
+  long deadline = now_ns() + kStopWaitNs;
+  for (int spin = 0;; ++spin) {
+    long r = sys(SYS_wait4, tid, long(status), WNOHANG | __WALL, 0);
+    if (r != 0) return r;
+    if (now_ns() > deadline) return 0;
+    if (spin < 64) {
+      sys(SYS_sched_yield);
+    } else {
+      timespec ts{0, 20'000};
+      sys(SYS_nanosleep, long(&ts), 0);
+    }
+  }
+}
+
+bool write_word(pid_t pid, uintptr_t addr, int32_t value) {
+  iovec local{&value, sizeof value};
+  iovec remote{reinterpret_cast<void*>(addr), sizeof value};
+  return sys(SYS_process_vm_writev, pid, long(&local), 1, long(&remote), 1, 0) == long(sizeof value);
+}
+
+x86::Regs to_regs(const user_regs_struct& u) {
+  x86::Regs r;
+  r.set(x86::kRax, u.rax);
+  r.set(x86::kRdx, u.rdx);
+  r.set(x86::kRcx, u.rcx);
+  r.set(x86::kRbx, u.rbx);
+  r.set(x86::kRsi, u.rsi);
+  r.set(x86::kRdi, u.rdi);
+  r.set(x86::kRbp, u.rbp);
+  r.set(x86::kRsp, u.rsp);
+  r.set(x86::kR8, u.r8);
+  r.set(x86::kR9, u.r9);
+  r.set(x86::kR10, u.r10);
+  r.set(x86::kR11, u.r11);
+  r.set(x86::kR12, u.r12);
+  r.set(x86::kR13, u.r13);
+  r.set(x86::kR14, u.r14);
+  r.set(x86::kR15, u.r15);
+  r.set(x86::kRip, u.rip);
+  return r;
+}
+
+int find_range(std::span<const CodeRange> ranges, uintptr_t addr) {
+  size_t lo = 0, hi = ranges.size();
+  while (lo < hi) {  // the first range with end > addr
+    size_t mid = (lo + hi) / 2;
+    if (ranges[mid].end <= addr) lo = mid + 1; else hi = mid;
+  }
+  return lo < ranges.size() && ranges[lo].start <= addr ? int(lo) : -1;
+}
+
+// An int3 reports its trap with the pc just past it: a thread stopped on
+// its way to the SIGTRAP handler is not at the next byte, and the handler
+// must see the pc the trap left (text_poke.cc's on_sigtrap). The trap is
+// either the signal of this stop, or still queued behind our interrupt.
+bool is_int3_trap(pid_t tid, int signal) {
+  siginfo_t si[8] = {};
+  if (signal == SIGTRAP)
+    return sys(SYS_ptrace, PTRACE_GETSIGINFO, tid, 0, long(&si[0])) == 0 && si[0].si_code == SI_KERNEL;
+  __ptrace_peeksiginfo_args args{0, 0, 8};  // the thread's own queue
+  long n = sys(SYS_ptrace, PTRACE_PEEKSIGINFO, tid, long(&args), long(si));
+  for (long i = 0; i < n; ++i)
+    if (si[i].si_signo == SIGTRAP && si[i].si_code == SI_KERNEL) return true;
+  return false;
+}
+
+// Evict jobs: a thread about to execute one of the NOPs skips it.
+void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_signal) {
+  t.verdict = ThreadVerdict::clean;
+  t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
+  if (is_int3_trap(t.tid, pending_signal)) return;
+  for (uintptr_t a : c.job->evict)
+    if (u.rip == a) {
+      u.rip = a + 1;
+      sys(SYS_ptrace, PTRACE_SETREGS, t.tid, 0, long(&u));
+      break;
+    }
+}
+
+// Steps 2-4 of tracer.h for one stopped thread.
+void examine(const Control& c, ThreadCheck& t, const user_regs_struct& u) {
+  const TracerJob& job = *c.job;
+  const bool transition = job.mode == TracerMode::transition;
+  t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
+  t.in_syscall = long(u.orig_rax) >= 0;
+  c.reader->reset();
+  if (transition) {
+    int32_t word = 0;
+    if (c.reader->read(t.word_addr, &word, sizeof word) &&
+        task_state_of(word, job.epoch) == job.epoch.target) {
+      t.verdict = ThreadVerdict::already_switched;
+      return;
+    }
+  }
+  x86::unwind_stack(*job.table, to_regs(u), c.reader->reader(), &t.trace);
+  if (t.trace.status != x86::UnwindStatus::ok) {
+    t.verdict = ThreadVerdict::unreliable;
+    return;
+  }
+  for (int i = 0; i < t.trace.n; ++i) {
+    uintptr_t a = t.trace.exact[i] ? t.trace.pcs[i] : t.trace.pcs[i] - 1;  // inside the call
+    int r = find_range(job.ranges, a);
+    if (r >= 0) {
+      t.verdict = ThreadVerdict::blocked;
+      t.range_id = job.ranges[size_t(r)].id;
+      return;
+    }
+  }
+  if (!transition) {
+    t.verdict = ThreadVerdict::clean;
+  } else if (write_word(c.target, t.word_addr, task_word(job.epoch.gen, job.epoch.target))) {
+    t.verdict = ThreadVerdict::switched;
+  } else {
+    t.verdict = ThreadVerdict::unreliable;  // its TLS is not where it should be
+    t.trace.status = x86::UnwindStatus::unreadable_memory;
+  }
+}
+
+// Step 5: a blocked call that the stop made fail with EINTR runs again.
+void restart_interrupted_call(const Control& c, pid_t tid, user_regs_struct& u) {
+  if (long(u.orig_rax) < 0 || long(u.rax) != -EINTR) return;
+  uint8_t insn[2];
+  if (!c.reader->read(u.rip - 2, insn, 2) || insn[0] != 0x0f || insn[1] != 0x05) return;  // syscall
+  u.rax = u.orig_rax;
+  u.rip -= 2;
+  sys(SYS_ptrace, PTRACE_SETREGS, tid, 0, long(&u));
+}
+
+void check_thread(const Control& c, ThreadCheck& t) {
+  long r = sys(SYS_ptrace, PTRACE_SEIZE, t.tid, 0, 0);
+  if (r < 0) {
+    t.verdict = r == -ESRCH ? ThreadVerdict::gone : ThreadVerdict::not_traceable;
+    t.err = int(-r);
+    return;
+  }
+  if (sys(SYS_ptrace, PTRACE_INTERRUPT, t.tid, 0, 0) < 0) {
+    t.verdict = ThreadVerdict::gone;
+    return;
+  }
+  int status = 0;
+  r = wait_stop(t.tid, &status);
+  if (r <= 0) {  // left seized: the kernel detaches it when the tracer exits
+    t.verdict = r == 0 ? ThreadVerdict::no_stop : ThreadVerdict::gone;
+    return;
+  }
+  if (!WIFSTOPPED(status)) {
+    t.verdict = ThreadVerdict::gone;
+    return;
+  }
+  bool event_stop = status >> 16 == PTRACE_EVENT_STOP;  // our interrupt, or a group stop
+  int pending_signal = event_stop ? 0 : WSTOPSIG(status);
+  user_regs_struct u{};
+  if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
+    if (c.job->mode == TracerMode::evict)
+      evict(c, t, u, pending_signal);
+    else
+      examine(c, t, u);
+    if (event_stop) restart_interrupted_call(c, t.tid, u);
+  } else {
+    t.verdict = ThreadVerdict::gone;
+  }
+  sys(SYS_ptrace, PTRACE_DETACH, t.tid, 0, pending_signal);
+}
+
+int tracer_main(void* arg) {
+  auto* c = static_cast<Control*>(arg);
+  while (!c->go.load(std::memory_order_acquire)) futex_wait(&c->go, 0);
+  for (size_t i = 0; i < c->count; ++i) check_thread(*c, c->threads[i]);
+  c->done.store(1, std::memory_order_release);  // pairs with run_tracer's acquire
+  futex_wake(&c->done);
+  return 0;
+}
+
+}  // namespace tracer_side
+
+// Yama's ptrace_scope 1 lets a process trace only its descendants unless
+// the tracee names it; the tracer is the target's child.
+void allow_tracer(pid_t pid) {
+  static int scope = [] {
+    int fd = open("/proc/sys/kernel/yama/ptrace_scope", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char b = '0';
+    (void)!read(fd, &b, 1);
+    close(fd);
+    return b - '0';
+  }();
+  if (scope == 1 && geteuid() != 0) prctl(PR_SET_PTRACER, pid, 0, 0, 0);
+}
+
+void* tracer_stack() {
+  static void* stack = [] {
+    void* p = mmap(nullptr, kTracerStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }();
+  return stack;
+}
+
+bool wait_done(Control& c, long timeout_ms) {
+  timespec deadline{};
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += timeout_ms / 1000;
+  deadline.tv_nsec += timeout_ms % 1000 * 1'000'000;
+  while (!c.done.load(std::memory_order_acquire)) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long left_ns = (deadline.tv_sec - now.tv_sec) * 1'000'000'000L + (deadline.tv_nsec - now.tv_nsec);
+    if (left_ns <= 0) return false;
+    timespec rel{left_ns / 1'000'000'000L, left_ns % 1'000'000'000L};
+    syscall(SYS_futex, &c.done, FUTEX_WAIT, 0, &rel);
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* thread_verdict_name(ThreadVerdict v) {
+  switch (v) {
+    case ThreadVerdict::unchecked: return "not checked";
+    case ThreadVerdict::switched: return "switched";
+    case ThreadVerdict::already_switched: return "already switched";
+    case ThreadVerdict::clean: return "clean";
+    case ThreadVerdict::blocked: return "is sleeping on a function being changed";
+    case ThreadVerdict::unreliable: return "has an unreliable stack";
+    case ThreadVerdict::gone: return "exited";
+    case ThreadVerdict::not_traceable: return "cannot be traced";
+    case ThreadVerdict::no_stop: return "did not stop";
+  }
+  return "?";
+}
+
+std::vector<pid_t> other_threads() {
+  std::vector<pid_t> tids;
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return tids;
+  pid_t self = pid_t(syscall(SYS_gettid));
+  while (dirent* e = readdir(d)) {
+    pid_t tid = pid_t(atoi(e->d_name));
+    if (tid > 0 && tid != self) tids.push_back(tid);
+  }
+  closedir(d);
+  return tids;
+}
+
+void normalize_ranges(std::vector<CodeRange>& ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const CodeRange& a, const CodeRange& b) { return a.start < b.start; });
+  std::vector<CodeRange> out;
+  for (const CodeRange& r : ranges) {
+    if (r.start >= r.end) continue;
+    if (!out.empty() && r.start < out.back().end) {
+      out.back().end = std::max(out.back().end, r.end);
+      continue;
+    }
+    out.push_back(r);
+  }
+  ranges = std::move(out);
+}
+
+Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads) {
+  if (threads.empty()) return Status::ok();
+  void* stack = tracer_stack();
+  if (!stack) return error(ENOMEM, "cannot allocate the tracer's stack");
+  auto reader = std::make_unique<x86::CachedReader>(getpid());
+  Control c;
+  c.job = &job;
+  c.threads = threads.data();
+  c.count = threads.size();
+  c.target = getpid();
+  c.tls_offset = task_word_tls_offset();
+  c.reader = reader.get();
+  // No CLONE_THREAD: ptrace refuses a tracee of the tracer's own thread
+  // group. Exit signal 0: no SIGCHLD reaches the program, and its wait()
+  // calls do not see the tracer (only __WALL/__WCLONE waits do).
+  pid_t pid = clone(tracer_side::tracer_main, static_cast<char*>(stack) + kTracerStack,
+                    CLONE_VM | CLONE_UNTRACED, &c);
+  if (pid < 0) return error(errno, "cannot start the tracer process");
+  allow_tracer(pid);
+  c.go.store(1, std::memory_order_release);  // pairs with tracer_main's acquire
+  syscall(SYS_futex, &c.go, FUTEX_WAKE, 1);
+  if (!wait_done(c, 500 + 25 * long(threads.size()))) kill(pid, SIGKILL);  // detaches every tracee
+  while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
+  }
+  return Status::ok();
+}
+
+}  // namespace uklp::rt

@@ -1,0 +1,102 @@
+// tracer.h: checking threads' stacks while they are stopped (the kernel's
+// task_call_func() + stack_trace_save_tsk_reliable()).
+//
+// A thread's stack can only be checked while the thread cannot run, and
+// the check must not run code in that thread: it may hold malloc's or the
+// dynamic loader's lock, or be blocked in a system call that a signal
+// handler would make fail with EINTR. So the runtime starts a short-lived
+// tracer: a process created with clone(CLONE_VM), sharing the target's
+// memory but not its thread group (ptrace refuses one's own thread group).
+// For each thread, one at a time, it
+//
+//   1. PTRACE_SEIZE + PTRACE_INTERRUPT, and waits (bounded) for the stop;
+//   2. PTRACE_GETREGS: rip/rsp/... start the unwind, fs_base locates the
+//      thread's patch-state word (task.h);
+//   3. unwinds the stack (arch/x86_64/unwind.h) and looks for a frame in
+//      one of the job's code ranges;
+//   4. transition jobs: writes the target word if no frame is in a range
+//      (evict jobs instead move a pc sitting on one of the job's one-byte
+//      NOPs past it, for the int3 protocol of text_poke.h);
+//   5. if the stop made a blocked system call return EINTR (epoll_wait,
+//      sigtimedwait, semop... fail so after any stop, see signal(7)),
+//      rewinds it to re-execute the call: rax = orig_rax, rip -= 2. Calls
+//      that the kernel restarts itself (read, futex, nanosleep, poll...)
+//      need nothing: no handler runs, so they restart transparently;
+//   6. PTRACE_DETACH, re-injecting a signal that arrived meanwhile.
+//
+// A thread is held for the few microseconds of steps 2-5. The tracer
+// allocates nothing, takes no lock, and makes raw system calls only (it
+// shares the control thread's TLS, so errno must stay untouched). It
+// exits when done; if it dies, the kernel detaches every tracee.
+//
+// Constraints: control thread only, klp mutex held; the job's tables must
+// not change during the run.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "arch/x86_64/unwind.h"
+#include "result.h"
+#include "task.h"
+
+namespace uklp::rt {
+
+// A code range the stacks must not be in; `id` names it for the caller.
+struct CodeRange {
+  uintptr_t start = 0, end = 0;  // [start, end)
+  int id = 0;
+};
+
+enum class ThreadVerdict : int32_t {
+  unchecked,         // not reached (the run was cut short)
+  switched,          // clean stack: its word now holds the target state
+  already_switched,  // its word already had the target state
+  clean,             // (scan, evict) no frame in any range / not at a NOP
+  blocked,           // a frame is inside range `range_id`
+  unreliable,        // the unwind failed: trace.status says why
+  gone,              // the thread exited
+  not_traceable,     // ptrace refused (errno in `err`): a debugger, a policy
+  no_stop,           // did not stop within the bound (uninterruptible sleep)
+};
+const char* thread_verdict_name(ThreadVerdict v);
+
+struct ThreadCheck {
+  pid_t tid = 0;
+  ThreadVerdict verdict = ThreadVerdict::unchecked;
+  int err = 0;
+  int range_id = -1;
+  uintptr_t word_addr = 0;  // where its patch-state word is (0: unknown)
+  bool in_syscall = false;  // stopped inside a system call
+  x86::StackTrace trace;
+};
+
+enum class TracerMode {
+  scan,        // report whether a frame is in `ranges`
+  transition,  // and switch the thread to the epoch's target if none is
+  evict,       // move a thread whose pc is one of `evict` past that byte
+               // (with no addresses: only learn where its word is)
+};
+
+struct TracerJob {
+  const x86::UnwindTable* table = nullptr;
+  std::span<const CodeRange> ranges;  // sorted by start, not overlapping
+  TracerMode mode = TracerMode::scan;
+  TaskEpoch epoch;                    // transition: the current epoch
+  std::span<const uintptr_t> evict;   // evict: one-byte NOPs no thread may stop at
+};
+
+// Checks every thread in `threads` (none may be the calling thread).
+// Fails only if the tracer could not run at all.
+Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads);
+
+// The process's threads but the calling one (from /proc/self/task).
+std::vector<pid_t> other_threads();
+
+// Sorts `ranges` and merges overlapping ones (keeping the first id).
+void normalize_ranges(std::vector<CodeRange>& ranges);
+
+}  // namespace uklp::rt
