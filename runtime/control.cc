@@ -372,6 +372,7 @@ void after_fork_child() {
   log_atfork_child();
   // A recursive mutex records its owner's thread id, which changed.
   new (&klp_mutex()) std::recursive_mutex();
+  text_after_fork();
   klp_transition_after_fork();
   if (g_listen_fd >= 0) close(g_listen_fd);
   g_listen_fd = -1;

@@ -118,6 +118,9 @@ Result<Site*> create_site(Func* func, const std::string& object_name) {
 Status switch_entry(Site* site, std::array<uint8_t, 2> to, bool evict_second_nop) {
   const uintptr_t at = site->pad.nops;
   const uint8_t int3 = x86::kInt3;
+  ThreadHold hold;  // released on return, once the entry is whole again
+  std::vector<ThreadCheck> held;
+  UKLP_TRY(hold_sigtrap_blockers(hold, held));
   UKLP_TRY(add_trap_redirect(at, site->pad.pad));
   UKLP_TRY(text_poke(at, {&int3, 1}));
   if (evict_second_nop) {

@@ -107,11 +107,16 @@ void on_runtime_signal(int sig, siginfo_t* info, void* ucv) {
   errno = saved_errno;
 }
 
+// Both handlers run with every other signal blocked, and SIGTRAP never
+// blocked (SA_NODEFER): a program's handler that ran inside ours and
+// called a function whose entry is an int3 would trap with SIGTRAP
+// blocked, which the kernel answers by killing the process.
 Status install_handler(int sig, void (*fn)(int, siginfo_t*, void*), struct sigaction* old) {
   struct sigaction sa {};
   sa.sa_sigaction = fn;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
+  sigfillset(&sa.sa_mask);
+  sigdelset(&sa.sa_mask, SIGTRAP);
   if (sigaction(sig, &sa, old) != 0) return error(errno, "cannot install the handler of signal " + std::to_string(sig));
   return Status::ok();
 }
@@ -141,11 +146,28 @@ ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
   if (n <= 0) return ThreadPos::must_signal;
   buf[n] = 0;
   if (strncmp(buf, "running", 7) == 0) return ThreadPos::must_signal;
-  if (strncmp(buf, "-1 ", 3) != 0) return ThreadPos::safe;  // in a system call
-  unsigned long sp = 0, pc = 0;
-  if (sscanf(buf + 3, "%lx %lx", &sp, &pc) != 2) return ThreadPos::must_signal;
+  // "nr args... sp pc" or "-1 sp pc": the last two fields.
+  char* end = buf + strlen(buf);
+  while (end > buf && (end[-1] == '\n' || end[-1] == ' ')) *--end = 0;
+  char* pc_text = strrchr(buf, ' ');
+  if (!pc_text) return ThreadPos::must_signal;
+  *pc_text = 0;
+  char* sp_text = strrchr(buf, ' ');
+  unsigned long pc = strtoul(pc_text + 1, nullptr, 16);
+  unsigned long sp = strtoul(sp_text ? sp_text + 1 : buf, nullptr, 16);
   for (uintptr_t a : addrs)
     if (pc == a) return ThreadPos::must_signal;
+  // A signal handler may have interrupted it at one of them, and be
+  // sleeping now: the saved pc is on its stack.
+  static x86::CachedReader* reader = nullptr;
+  static pid_t reader_pid = 0;
+  if (reader_pid != getpid()) {  // also after fork()
+    delete reader;
+    reader = new x86::CachedReader(getpid());
+    reader_pid = getpid();
+  }
+  reader->reset();
+  if (stack_has_signal_frame_at(reader->reader(), sp, 32 * 1024, addrs)) return ThreadPos::must_signal;
   return ThreadPos::safe;
 }
 
@@ -191,6 +213,18 @@ Status text_init() {
   UKLP_TRY(install_handler(g_signal, on_runtime_signal, &g_old_rt));
   g_mem_fd = fd;
   return Status::ok();
+}
+
+void text_after_fork() {
+  if (g_mem_fd < 0) return;
+  // The inherited descriptor is the parent's memory: writing through it
+  // would change the parent's code, not ours.
+  int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+  if (fd >= 0) {
+    dup3(fd, g_mem_fd, O_CLOEXEC);
+    close(fd);
+  }
+  syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
 }
 
 void sync_cores() {
@@ -262,7 +296,9 @@ std::vector<int> run_rounds(std::span<const uintptr_t> addrs, std::vector<int> p
 
 // Threads that may be at one of `addrs` are stopped by the tracer, which
 // moves them past; blocked ones cannot be there and are left alone.
-std::vector<int> evict_with_tracer(std::span<const uintptr_t> addrs, Status* status) {
+// `interrupted`: a thread whose signal handler interrupted it at one of
+// `addrs` (it must return from the handler before the NOP can change).
+std::vector<int> evict_with_tracer(std::span<const uintptr_t> addrs, Status* status, pid_t* interrupted) {
   std::vector<ThreadCheck> checks;
   for (int tid : other_threads()) {
     if (thread_position(tid, addrs) != ThreadPos::must_signal) continue;
@@ -275,18 +311,68 @@ std::vector<int> evict_with_tracer(std::span<const uintptr_t> addrs, Status* sta
   job.mode = TracerMode::evict;
   job.evict = addrs;
   *status = run_tracer(job, checks);
-  for (const ThreadCheck& t : checks)
-    if (t.verdict != ThreadVerdict::clean && t.verdict != ThreadVerdict::gone) untraced.push_back(t.tid);
+  *interrupted = 0;
+  for (const ThreadCheck& t : checks) {
+    if (t.verdict == ThreadVerdict::blocked && !*interrupted) *interrupted = t.tid;
+    if (t.verdict == ThreadVerdict::not_traceable || t.verdict == ThreadVerdict::no_stop)
+      untraced.push_back(t.tid);
+  }
   return untraced;
 }
 
 }  // namespace
 
+namespace {
+
+// SigBlk of /proc/self/task/<tid>/status has SIGTRAP's bit.
+bool blocks_sigtrap(pid_t tid) {
+  char path[64], buf[2048];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  const char* blk = strstr(buf, "\nSigBlk:");
+  if (!blk) return false;
+  unsigned long long mask = strtoull(blk + 8, nullptr, 16);
+  return mask >> (SIGTRAP - 1) & 1;
+}
+
+}  // namespace
+
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads) {
+  threads.clear();
+  for (pid_t tid : other_threads()) {
+    if (!blocks_sigtrap(tid)) continue;
+    threads.emplace_back();
+    threads.back().tid = tid;
+  }
+  UKLP_TRY(hold.hold(threads));
+  for (const ThreadCheck& t : threads)
+    if (!t.held && t.verdict != ThreadVerdict::gone)
+      return error(EBUSY, "thread " + std::to_string(t.tid) +
+                              " blocks SIGTRAP and cannot be stopped while a function entry changes (" +
+                              thread_verdict_name(t.verdict) + "); nothing was changed");
+  return Status::ok();
+}
+
 Status evict_threads_from(std::span<const uintptr_t> addrs) {
   if (addrs.empty()) return Status::ok();
   Status traced;
-  std::vector<int> untraced = evict_with_tracer(addrs, &traced);
-  if (!traced) return traced;
+  pid_t interrupted = 0;
+  std::vector<int> untraced;
+  for (long delay_us : {0L, 500L, 1000L, 2000L, 5000L, 10000L, 20000L, 50000L, 100000L, 200000L, 300000L}) {
+    if (delay_us) sleep_us(delay_us);
+    untraced = evict_with_tracer(addrs, &traced, &interrupted);
+    if (!traced) return traced;
+    if (!interrupted) break;
+  }
+  if (interrupted)
+    return error(EBUSY, "thread " + std::to_string(interrupted) +
+                            " is running a signal handler that interrupted it at a function entry being "
+                            "changed; nothing was changed, try again");
   if (untraced.empty()) return Status::ok();
   g_evict_addrs.store(addrs.data(), std::memory_order_relaxed);
   g_evict_count.store(addrs.size(), std::memory_order_relaxed);

@@ -20,8 +20,10 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "result.h"
+#include "tracer.h"
 
 namespace uklp::rt {
 
@@ -33,6 +35,9 @@ Status text_poke(uintptr_t addr, std::span<const uint8_t> bytes);
 // Writes data (a GOT slot of a patch module, read-only after RELRO).
 Status data_poke(uintptr_t addr, std::span<const uint8_t> bytes);
 void sync_cores();
+// In a fork() child: /proc/self/mem is reopened (the inherited descriptor
+// names the parent's memory) and membarrier registered for the new mm.
+void text_after_fork();
 
 // A thread trapping on the int3 at `at` continues at `resume`. Entries are
 // never removed: a trap may be delivered after the int3 is gone.
@@ -43,6 +48,12 @@ Status add_trap_redirect(uintptr_t at, uintptr_t resume);
 // to addr + 1. Bounded: EBUSY if a thread cannot be checked within about a
 // second (for instance, it blocks the runtime signal).
 Status evict_threads_from(std::span<const uintptr_t> addrs);
+
+// Stops, until `hold` is released, every other thread that blocks
+// SIGTRAP: one that ran into an int3 would be killed by the kernel (it
+// forces a blocked trap signal to its default action). EBUSY if one of
+// them cannot be stopped. `threads` receives them and must outlive `hold`.
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads);
 
 // The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default
 // SIGRTMIN+6).

@@ -32,6 +32,7 @@ namespace {
 
 constexpr size_t kTracerStack = 256 * 1024;
 constexpr long kStopWaitNs = 20'000'000;  // a thread that does not stop in 20 ms is skipped
+constexpr size_t kSignalFrameSearch = 64 * 1024;
 
 struct Control {
   const TracerJob* job = nullptr;
@@ -42,6 +43,7 @@ struct Control {
   x86::CachedReader* reader = nullptr;
   std::atomic<int> go{0};
   std::atomic<int> done{0};
+  std::atomic<int> release{0};  // hold jobs: let the threads go
 };
 
 namespace tracer_side {
@@ -143,13 +145,19 @@ bool is_int3_trap(pid_t tid, int signal) {
 void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_signal) {
   t.verdict = ThreadVerdict::clean;
   t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
-  if (is_int3_trap(t.tid, pending_signal)) return;
-  for (uintptr_t a : c.job->evict)
-    if (u.rip == a) {
-      u.rip = a + 1;
-      sys(SYS_ptrace, PTRACE_SETREGS, t.tid, 0, long(&u));
-      break;
-    }
+  if (c.job->evict.empty()) return;
+  if (!is_int3_trap(t.tid, pending_signal)) {
+    for (uintptr_t a : c.job->evict)
+      if (u.rip == a) {
+        u.rip = a + 1;
+        sys(SYS_ptrace, PTRACE_SETREGS, t.tid, 0, long(&u));
+        break;
+      }
+  }
+  // A signal handler running on the thread may have interrupted it at one
+  // of the NOPs: the saved pc would resume there.
+  if (stack_has_signal_frame_at(c.reader->reader(), u.rsp, kSignalFrameSearch, c.job->evict))
+    t.verdict = ThreadVerdict::blocked;
 }
 
 // Steps 2-4 of tracer.h for one stopped thread.
@@ -225,6 +233,13 @@ void check_thread(const Control& c, ThreadCheck& t) {
   bool event_stop = status >> 16 == PTRACE_EVENT_STOP;  // our interrupt, or a group stop
   int pending_signal = event_stop ? 0 : WSTOPSIG(status);
   user_regs_struct u{};
+  if (c.job->mode == TracerMode::hold) {  // stays stopped until release
+    if (event_stop && sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) restart_interrupted_call(c, t.tid, u);
+    t.verdict = ThreadVerdict::clean;
+    t.held = true;
+    t.pending_signal = pending_signal;
+    return;
+  }
   if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
     if (c.job->mode == TracerMode::evict)
       evict(c, t, u, pending_signal);
@@ -241,8 +256,13 @@ int tracer_main(void* arg) {
   auto* c = static_cast<Control*>(arg);
   while (!c->go.load(std::memory_order_acquire)) futex_wait(&c->go, 0);
   for (size_t i = 0; i < c->count; ++i) check_thread(*c, c->threads[i]);
-  c->done.store(1, std::memory_order_release);  // pairs with run_tracer's acquire
+  c->done.store(1, std::memory_order_release);  // pairs with wait_done's acquire
   futex_wake(&c->done);
+  if (c->job->mode == TracerMode::hold) {
+    while (!c->release.load(std::memory_order_acquire)) futex_wait(&c->release, 0);
+    for (size_t i = 0; i < c->count; ++i)
+      if (c->threads[i].held) sys(SYS_ptrace, PTRACE_DETACH, c->threads[i].tid, 0, c->threads[i].pending_signal);
+  }
   return 0;
 }
 
@@ -303,6 +323,49 @@ const char* thread_verdict_name(ThreadVerdict v) {
   return "?";
 }
 
+namespace {
+
+// The kernel's x86-64 struct rt_sigframe, from its return address on:
+//   -8   pretcode (the sa_restorer, glibc's __restore_rt)
+//    0   struct ucontext: uc_flags, uc_link, uc_stack (40 bytes), then the
+//        sigcontext (r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip
+//        at +128), ..., uc_sigmask: 304 bytes in all
+//  304   siginfo (si_signo at +0, si_code at +8)
+constexpr size_t kUcRip = 40 + 16 * 8;
+constexpr size_t kUcSize = 304;
+constexpr uint8_t kSigreturn[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+
+bool is_signal_frame_rip(const x86::MemoryReader& mem, uintptr_t rip_slot) {
+  uintptr_t uc = rip_slot - kUcRip, restorer = 0;
+  uint8_t code[sizeof kSigreturn];
+  if (!mem(uc - 8, &restorer, sizeof restorer) || !mem(restorer, code, sizeof code)) return false;
+  return std::equal(code, code + sizeof code, kSigreturn);
+}
+
+bool is_int3_frame(const x86::MemoryReader& mem, uintptr_t rip_slot) {
+  int32_t info[3];  // si_signo, si_errno, si_code
+  uintptr_t uc = rip_slot - kUcRip;
+  return mem(uc + kUcSize, info, sizeof info) && info[0] == SIGTRAP && info[2] == SI_KERNEL;
+}
+
+}  // namespace
+
+bool stack_has_signal_frame_at(const x86::MemoryReader& mem, uintptr_t sp, size_t bytes,
+                               std::span<const uintptr_t> addrs) {
+  uint64_t words[512];
+  for (uintptr_t at = sp & ~uintptr_t(7), end = sp + bytes; at < end;) {
+    size_t n = std::min<size_t>(sizeof words, 4096 - (at & 4095));  // up to the page's end
+    if (!mem(at, words, n)) return false;
+    for (size_t i = 0; i < n / 8; ++i) {
+      if (std::find(addrs.begin(), addrs.end(), words[i]) == addrs.end()) continue;
+      uintptr_t slot = at + 8 * i;
+      if (is_signal_frame_rip(mem, slot) && !is_int3_frame(mem, slot)) return true;
+    }
+    at += n;
+  }
+  return false;
+}
+
 std::vector<pid_t> other_threads() {
   std::vector<pid_t> tids;
   DIR* d = opendir("/proc/self/task");
@@ -330,31 +393,85 @@ void normalize_ranges(std::vector<CodeRange>& ranges) {
   ranges = std::move(out);
 }
 
-Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads) {
-  if (threads.empty()) return Status::ok();
+namespace {
+
+// Starts the tracer on `c` and waits (bounded) until it went through every
+// thread. Returns its pid, or -1. A tracer that overruns is killed, which
+// detaches every tracee.
+pid_t start_tracer(Control& c) {
   void* stack = tracer_stack();
-  if (!stack) return error(ENOMEM, "cannot allocate the tracer's stack");
-  auto reader = std::make_unique<x86::CachedReader>(getpid());
-  Control c;
-  c.job = &job;
-  c.threads = threads.data();
-  c.count = threads.size();
+  if (!stack) return -1;
   c.target = getpid();
   c.tls_offset = task_word_tls_offset();
-  c.reader = reader.get();
   // No CLONE_THREAD: ptrace refuses a tracee of the tracer's own thread
   // group. Exit signal 0: no SIGCHLD reaches the program, and its wait()
   // calls do not see the tracer (only __WALL/__WCLONE waits do).
   pid_t pid = clone(tracer_side::tracer_main, static_cast<char*>(stack) + kTracerStack,
                     CLONE_VM | CLONE_UNTRACED, &c);
-  if (pid < 0) return error(errno, "cannot start the tracer process");
+  if (pid < 0) return -1;
   allow_tracer(pid);
   c.go.store(1, std::memory_order_release);  // pairs with tracer_main's acquire
   syscall(SYS_futex, &c.go, FUTEX_WAKE, 1);
-  if (!wait_done(c, 500 + 25 * long(threads.size()))) kill(pid, SIGKILL);  // detaches every tracee
+  if (!wait_done(c, 500 + 25 * long(c.count))) kill(pid, SIGKILL);
+  return pid;
+}
+
+void reap_tracer(pid_t pid) {
   while (waitpid(pid, nullptr, __WALL) < 0 && errno == EINTR) {
   }
+}
+
+}  // namespace
+
+Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads) {
+  if (threads.empty()) return Status::ok();
+  auto reader = std::make_unique<x86::CachedReader>(getpid());
+  Control c;
+  c.job = &job;
+  c.threads = threads.data();
+  c.count = threads.size();
+  c.reader = reader.get();
+  pid_t pid = start_tracer(c);
+  if (pid < 0) return error(errno ? errno : ENOMEM, "cannot start the tracer process");
+  reap_tracer(pid);
   return Status::ok();
+}
+
+struct ThreadHold::State {
+  TracerJob job;
+  Control control;
+  std::unique_ptr<x86::CachedReader> reader;
+  pid_t pid = -1;
+};
+
+ThreadHold::ThreadHold() = default;
+ThreadHold::~ThreadHold() { release(); }
+
+Status ThreadHold::hold(std::span<ThreadCheck> threads) {
+  release();
+  if (threads.empty()) return Status::ok();
+  state_ = std::make_unique<State>();
+  state_->job.mode = TracerMode::hold;
+  state_->reader = std::make_unique<x86::CachedReader>(getpid());
+  Control& c = state_->control;
+  c.job = &state_->job;
+  c.threads = threads.data();
+  c.count = threads.size();
+  c.reader = state_->reader.get();
+  state_->pid = start_tracer(c);
+  if (state_->pid < 0) {
+    state_.reset();
+    return error(ENOMEM, "cannot start the tracer process");
+  }
+  return Status::ok();
+}
+
+void ThreadHold::release() {
+  if (!state_) return;
+  state_->control.release.store(1, std::memory_order_release);  // pairs with tracer_main's acquire
+  syscall(SYS_futex, &state_->control.release, FUTEX_WAKE, 1);
+  reap_tracer(state_->pid);
+  state_.reset();
 }
 
 }  // namespace uklp::rt

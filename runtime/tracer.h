@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -71,14 +72,19 @@ struct ThreadCheck {
   int range_id = -1;
   uintptr_t word_addr = 0;  // where its patch-state word is (0: unknown)
   bool in_syscall = false;  // stopped inside a system call
+  bool held = false;        // hold jobs: stopped until released
+  int pending_signal = 0;   // hold jobs: re-injected at release
   x86::StackTrace trace;
 };
 
 enum class TracerMode {
   scan,        // report whether a frame is in `ranges`
   transition,  // and switch the thread to the epoch's target if none is
+  hold,        // keep the threads stopped until ThreadHold::release()
   evict,       // move a thread whose pc is one of `evict` past that byte
-               // (with no addresses: only learn where its word is)
+               // (with no addresses: only learn where its word is); a
+               // thread whose stack holds a signal frame interrupted at one
+               // of them is `blocked` (the saved pc would resume there)
 };
 
 struct TracerJob {
@@ -93,8 +99,36 @@ struct TracerJob {
 // Fails only if the tracer could not run at all.
 Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads);
 
+// True when the stack from `sp` up (at most `bytes`, stopping at the first
+// unreadable page) holds a signal frame whose interrupted pc is one of
+// `addrs`, other than the frame of an int3 trap (whose SIGTRAP handler
+// moves that pc): the thread will resume there when its handler returns.
+// A frame is recognized by its layout (the kernel's struct rt_sigframe:
+// the return address is the sigreturn trampoline, the saved rip sits in
+// the sigcontext, the siginfo follows the ucontext).
+bool stack_has_signal_frame_at(const x86::MemoryReader& mem, uintptr_t sp, size_t bytes,
+                               std::span<const uintptr_t> addrs);
+
 // The process's threads but the calling one (from /proc/self/task).
 std::vector<pid_t> other_threads();
+
+// Keeps threads stopped while code they might run changes under them:
+// text_poke.cc's int3 protocol cannot serve a thread that blocks SIGTRAP
+// (the kernel kills a process whose thread traps with SIGTRAP blocked).
+// `threads` must outlive the hold.
+class ThreadHold {
+ public:
+  ThreadHold();
+  ~ThreadHold();
+  ThreadHold(const ThreadHold&) = delete;
+  ThreadHold& operator=(const ThreadHold&) = delete;
+  Status hold(std::span<ThreadCheck> threads);
+  void release();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // Sorts `ranges` and merges overlapping ones (keeping the first id).
 void normalize_ranges(std::vector<CodeRange>& ranges);

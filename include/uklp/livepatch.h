@@ -164,7 +164,14 @@ UKLP_EXPORT int uklp_printk(int level, const char *fmt, ...) __attribute__((form
  * protected: exported for the runtime to find, but each module's own code
  * always binds to its own copy, never to another module's. */
 #ifndef UKLP_RUNTIME_INTERNAL
-UKLP_EXTERN_C __attribute__((weak, visibility("protected"))) struct module __this_module;
+#ifdef __cplusplus
+/* Braced: a definition in C++ too (a lone `extern "C" T x;` only declares). */
+extern "C" {
+#endif
+__attribute__((weak, visibility("protected"))) struct module __this_module;
+#ifdef __cplusplus
+}
+#endif
 #endif
 #define THIS_MODULE (&__this_module)
 

@@ -12,6 +12,8 @@
  *                            version, twice per call, and counts mismatches:
  *                            an old caller must never reach a new callee,
  *                            nor a new caller an old one.
+ *   probe (again)            also called in a loop by a thread that blocks
+ *                            every signal, SIGTRAP included.
  *   worker_loop, work        livepatch-loop: a thread that never leaves
  *                            worker_loop (it is always on its stack), with
  *                            or without a klp_update_patch_state() safe point.
@@ -19,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +153,24 @@ PATCHABLE void *worker_loop(void *arg)
 	return NULL;
 }
 
+/* ---- a thread that blocks every signal, SIGTRAP included ---- */
+
+static atomic_long masked_calls;
+static atomic_int masked_last;
+
+static void *masked_worker(void *arg)
+{
+	(void)arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		masked_last = probe();
+		masked_calls++;
+	}
+	return NULL;
+}
+
 /* ---- commands ---- */
 
 static void start_thread(void *(*fn)(void *))
@@ -216,6 +237,11 @@ static void command(const char *cmd, long arg)
 		printf("loop=%d\n", (int)loop_tid);
 	} else if (!strcmp(cmd, "loop_value")) {
 		printf("loop_value=%d\n", (int)loop_value);
+	} else if (!strcmp(cmd, "masked_start")) {
+		start_thread(masked_worker);
+		printf("masked=1\n");
+	} else if (!strcmp(cmd, "masked_stats")) {
+		printf("masked=%ld %d\n", (long)masked_calls, (int)masked_last);
 	} else if (!strcmp(cmd, "tid")) {
 		printf("tid=%d\n", tid());
 	} else {

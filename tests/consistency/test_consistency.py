@@ -116,6 +116,22 @@ class Consistency(unittest.TestCase):
         self.assertGreater(calls, 1000)
         self.assertEqual(mismatches, 0, f"{mismatches} calls mixed versions in {calls}")
 
+    def test_thread_blocking_every_signal_survives_patching(self):
+        # The int3 of a changing entry would kill it: it is held stopped.
+        self.t.call("masked_start")
+        for _ in range(20):
+            self.load("sleepy", "--timeout", "30")
+            uklp("disable", "--timeout", "30", self.t.pid, "livepatch_sleepy", check=True)
+            uklp("unload", self.t.pid, "livepatch_sleepy", check=True)
+        before = int(self.t.call("masked_stats").split()[0])
+        self.load("sleepy", "--timeout", "30")
+        deadline = time.monotonic() + 10
+        while self.t.call("masked_stats").split()[1] != "2" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        calls, last = map(int, self.t.call("masked_stats").split())
+        self.assertGreater(calls, before, "the masked thread still runs")
+        self.assertEqual(last, 2, "and now calls the new probe()")
+
     # ---- the administrator's controls ----
     def test_force_switches_the_blocked_thread_without_a_check(self):
         blocker = self.t.int("contract_block")

@@ -11,12 +11,6 @@
 
 #include <uklp/livepatch.h>
 
-// <uklp/livepatch.h> only declares __this_module in C++ (`extern "C" T x;`
-// is a declaration, not the tentative definition C gets): define it here.
-extern "C" {
-__attribute__((weak, visibility("protected"))) struct module __this_module;
-}
-
 extern "C" int thrower(int x);
 extern "C" void note_cleanup(void);
 
