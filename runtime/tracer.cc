@@ -66,8 +66,10 @@ long now_ns() {
   return ts.tv_sec * 1'000'000'000L + ts.tv_nsec;
 }
 
+// Bounded: the tracer never outlives a control thread that lost track of it.
 void futex_wait(std::atomic<int>* word, int value) {
-  sys(SYS_futex, long(word), FUTEX_WAIT, value, 0);
+  timespec ts{1, 0};
+  sys(SYS_futex, long(word), FUTEX_WAIT, value, long(&ts));
 }
 
 void futex_wake(std::atomic<int>* word) { sys(SYS_futex, long(word), FUTEX_WAKE, 1); }
@@ -252,14 +254,22 @@ void check_thread(const Control& c, ThreadCheck& t) {
   sys(SYS_ptrace, PTRACE_DETACH, t.tid, 0, pending_signal);
 }
 
+// Waits until `word` is set, for at most about `seconds`.
+bool wait_set(std::atomic<int>* word, int seconds) {
+  for (int i = 0; i < seconds && !word->load(std::memory_order_acquire); ++i) futex_wait(word, 0);
+  return word->load(std::memory_order_acquire) != 0;
+}
+
 int tracer_main(void* arg) {
   auto* c = static_cast<Control*>(arg);
-  while (!c->go.load(std::memory_order_acquire)) futex_wait(&c->go, 0);
+  // Dies with the thread that started it (the target crashed, say).
+  sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  if (!wait_set(&c->go, 5)) return 1;
   for (size_t i = 0; i < c->count; ++i) check_thread(*c, c->threads[i]);
   c->done.store(1, std::memory_order_release);  // pairs with wait_done's acquire
   futex_wake(&c->done);
   if (c->job->mode == TracerMode::hold) {
-    while (!c->release.load(std::memory_order_acquire)) futex_wait(&c->release, 0);
+    wait_set(&c->release, 10);  // code writes take microseconds; never hold a thread for ever
     for (size_t i = 0; i < c->count; ++i)
       if (c->threads[i].held) sys(SYS_ptrace, PTRACE_DETACH, c->threads[i].tid, 0, c->threads[i].pending_signal);
   }
@@ -406,8 +416,9 @@ pid_t start_tracer(Control& c) {
   // No CLONE_THREAD: ptrace refuses a tracee of the tracer's own thread
   // group. Exit signal 0: no SIGCHLD reaches the program, and its wait()
   // calls do not see the tracer (only __WALL/__WCLONE waits do).
+  // CLONE_FILES: no copy of the descriptor table (the tracer opens none).
   pid_t pid = clone(tracer_side::tracer_main, static_cast<char*>(stack) + kTracerStack,
-                    CLONE_VM | CLONE_UNTRACED, &c);
+                    CLONE_VM | CLONE_FILES | CLONE_UNTRACED, &c);
   if (pid < 0) return -1;
   allow_tracer(pid);
   c.go.store(1, std::memory_order_release);  // pairs with tracer_main's acquire
