@@ -118,14 +118,20 @@ Result<Site*> create_site(Func* func, const std::string& object_name) {
 Status switch_entry(Site* site, std::array<uint8_t, 2> to, bool evict_second_nop) {
   const uintptr_t at = site->pad.nops;
   const uint8_t int3 = x86::kInt3;
+  const uintptr_t second = at + 1;
+  std::span<const uintptr_t> evict = evict_second_nop ? std::span(&second, 1) : std::span<const uintptr_t>();
+  EvictScratch scratch;  // allocated now: nothing below may allocate
+  if (evict_second_nop) UKLP_TRY(prepare_evict(scratch));
   ThreadHold hold;  // released on return, once the entry is whole again
   std::vector<ThreadCheck> held;
-  UKLP_TRY(hold_sigtrap_blockers(hold, held));
+  UKLP_TRY(hold_sigtrap_blockers(hold, held, evict));
+  if (evict_second_nop)
+    for (const ThreadCheck& t : held)
+      if (t.held) scratch.held.push_back(t.tid);  // within the capacity reserved
   UKLP_TRY(add_trap_redirect(at, site->pad.pad));
   UKLP_TRY(text_poke(at, {&int3, 1}));
   if (evict_second_nop) {
-    uintptr_t second = at + 1;
-    Status s = evict_threads_from({&second, 1});
+    Status s = evict_threads_from(evict, scratch);
     if (!s) {
       (void)text_poke(at, {&site->pad.original[0], 1});  // back to the untouched NOPs
       return s;

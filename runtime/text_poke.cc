@@ -25,6 +25,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -136,7 +137,7 @@ enum class ThreadPos { safe, must_signal };
 // Reads /proc/self/task/<tid>/syscall: "running", "-1 sp pc" (user mode,
 // not running) or "nr args... sp pc" (blocked in a system call). A thread
 // is safe unless it runs, or sits at one of `addrs`.
-ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
+ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs, x86::CachedReader& reader) {
   char path[64], buf[256];
   snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -159,15 +160,8 @@ ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs) {
     if (pc == a) return ThreadPos::must_signal;
   // A signal handler may have interrupted it at one of them, and be
   // sleeping now: the saved pc is on its stack.
-  static x86::CachedReader* reader = nullptr;
-  static pid_t reader_pid = 0;
-  if (reader_pid != getpid()) {  // also after fork()
-    delete reader;
-    reader = new x86::CachedReader(getpid());
-    reader_pid = getpid();
-  }
-  reader->reset();
-  if (stack_has_signal_frame_at(reader->reader(), sp, 32 * 1024, addrs)) return ThreadPos::must_signal;
+  reader.reset();
+  if (stack_has_signal_frame_at(reader.reader(), sp, 32 * 1024, addrs)) return ThreadPos::must_signal;
   return ThreadPos::safe;
 }
 
@@ -273,13 +267,15 @@ namespace {
 // The fallback for threads the tracer cannot stop (a debugger holds them,
 // or ptrace is not allowed): interrupts those that may be at one of
 // `addrs` with the runtime signal until every one answered. Returns the
-// threads still pending.
-std::vector<int> run_rounds(std::span<const uintptr_t> addrs, std::vector<int> pending) {
+// threads still pending. (It allocates: rare, and only when held threads
+// could not be stopped either way.)
+std::vector<int> run_rounds(std::span<const uintptr_t> addrs, std::vector<int> pending,
+                            x86::CachedReader& reader) {
   constexpr int kAttempts = 20;  // 20 x up to 50 ms: about a second
   for (int attempt = 0; attempt < kAttempts && !pending.empty(); ++attempt) {
     std::vector<int> to_signal;
     for (int tid : pending)
-      if (thread_position(tid, addrs) == ThreadPos::must_signal) to_signal.push_back(tid);
+      if (thread_position(tid, addrs, reader) == ThreadPos::must_signal) to_signal.push_back(tid);
     if (to_signal.empty()) return {};
     int round = g_round.load() + 1;
     g_acks.store(0);
@@ -298,26 +294,28 @@ std::vector<int> run_rounds(std::span<const uintptr_t> addrs, std::vector<int> p
 // moves them past; blocked ones cannot be there and are left alone.
 // `interrupted`: a thread whose signal handler interrupted it at one of
 // `addrs` (it must return from the handler before the NOP can change).
-std::vector<int> evict_with_tracer(std::span<const uintptr_t> addrs, Status* status, pid_t* interrupted) {
-  std::vector<ThreadCheck> checks;
-  for (int tid : other_threads()) {
-    if (thread_position(tid, addrs) != ThreadPos::must_signal) continue;
-    checks.emplace_back();
-    checks.back().tid = tid;
+// Allocates nothing: `s` was sized by prepare_evict().
+Status evict_with_tracer(std::span<const uintptr_t> addrs, EvictScratch& s, pid_t* interrupted,
+                         size_t* untraced) {
+  s.checks.clear();
+  for (pid_t tid : s.tids) {
+    if (std::find(s.held.begin(), s.held.end(), tid) != s.held.end()) continue;  // evicted by the hold
+    if (thread_position(tid, addrs, *s.reader) != ThreadPos::must_signal) continue;
+    s.checks.emplace_back();
+    s.checks.back().tid = tid;
   }
-  std::vector<int> untraced;
-  if (checks.empty()) return untraced;
+  *interrupted = 0;
+  *untraced = 0;
+  if (s.checks.empty()) return Status::ok();
   TracerJob job;
   job.mode = TracerMode::evict;
   job.evict = addrs;
-  *status = run_tracer(job, checks);
-  *interrupted = 0;
-  for (const ThreadCheck& t : checks) {
+  UKLP_TRY(run_tracer(job, s.checks, s.reader.get()));
+  for (const ThreadCheck& t : s.checks) {
     if (t.verdict == ThreadVerdict::blocked && !*interrupted) *interrupted = t.tid;
-    if (t.verdict == ThreadVerdict::not_traceable || t.verdict == ThreadVerdict::no_stop)
-      untraced.push_back(t.tid);
+    if (t.verdict == ThreadVerdict::not_traceable || t.verdict == ThreadVerdict::no_stop) ++*untraced;
   }
-  return untraced;
+  return Status::ok();
 }
 
 }  // namespace
@@ -342,41 +340,59 @@ bool blocks_sigtrap(pid_t tid) {
 
 }  // namespace
 
-Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads) {
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads,
+                             std::span<const uintptr_t> evict) {
   threads.clear();
   for (pid_t tid : other_threads()) {
     if (!blocks_sigtrap(tid)) continue;
     threads.emplace_back();
     threads.back().tid = tid;
   }
-  UKLP_TRY(hold.hold(threads));
-  for (const ThreadCheck& t : threads)
+  UKLP_TRY(hold.hold(threads, evict));
+  for (const ThreadCheck& t : threads) {
     if (!t.held && t.verdict != ThreadVerdict::gone)
       return error(EBUSY, "thread " + std::to_string(t.tid) +
                               " blocks SIGTRAP and cannot be stopped while a function entry changes (" +
                               thread_verdict_name(t.verdict) + "); nothing was changed");
+    if (t.verdict == ThreadVerdict::blocked)
+      return error(EBUSY, "thread " + std::to_string(t.tid) +
+                              " is running a signal handler that interrupted it at a function entry being "
+                              "changed; nothing was changed, try again");
+  }
   return Status::ok();
 }
 
-Status evict_threads_from(std::span<const uintptr_t> addrs) {
+Status prepare_evict(EvictScratch& s) {
+  s.tids = other_threads();
+  s.checks.clear();
+  s.checks.reserve(s.tids.size());
+  s.held.clear();
+  s.held.reserve(s.tids.size());
+  if (!s.reader) s.reader = std::make_unique<x86::CachedReader>(getpid());
+  return Status::ok();
+}
+
+Status evict_threads_from(std::span<const uintptr_t> addrs, EvictScratch& s) {
   if (addrs.empty()) return Status::ok();
-  Status traced;
   pid_t interrupted = 0;
-  std::vector<int> untraced;
+  size_t untraced = 0;
   for (long delay_us : {0L, 500L, 1000L, 2000L, 5000L, 10000L, 20000L, 50000L, 100000L, 200000L, 300000L}) {
     if (delay_us) sleep_us(delay_us);
-    untraced = evict_with_tracer(addrs, &traced, &interrupted);
-    if (!traced) return traced;
+    UKLP_TRY(evict_with_tracer(addrs, s, &interrupted, &untraced));
     if (!interrupted) break;
   }
   if (interrupted)
     return error(EBUSY, "thread " + std::to_string(interrupted) +
                             " is running a signal handler that interrupted it at a function entry being "
                             "changed; nothing was changed, try again");
-  if (untraced.empty()) return Status::ok();
+  if (!untraced) return Status::ok();
+  std::vector<int> untraced_tids;
+  for (const ThreadCheck& t : s.checks)
+    if (t.verdict == ThreadVerdict::not_traceable || t.verdict == ThreadVerdict::no_stop)
+      untraced_tids.push_back(t.tid);
   g_evict_addrs.store(addrs.data(), std::memory_order_relaxed);
   g_evict_count.store(addrs.size(), std::memory_order_relaxed);
-  std::vector<int> pending = run_rounds(addrs, untraced);
+  std::vector<int> pending = run_rounds(addrs, untraced_tids, *s.reader);
   g_round.fetch_add(1);  // late signals of this round are now stale
   g_evict_addrs.store(nullptr, std::memory_order_relaxed);
   g_evict_count.store(0, std::memory_order_relaxed);

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -43,17 +44,31 @@ void text_after_fork();
 // never removed: a trap may be delivered after the int3 is gone.
 Status add_trap_redirect(uintptr_t at, uintptr_t resume);
 
+// What evict_threads_from() works with, allocated beforehand by
+// prepare_evict(): it runs while threads that block SIGTRAP are held
+// stopped, and one of them may hold malloc's lock.
+struct EvictScratch {
+  std::vector<pid_t> tids;          // the other threads, listed beforehand
+  std::vector<ThreadCheck> checks;  // capacity: tids.size()
+  std::vector<pid_t> held;          // held stopped (and evicted) by a ThreadHold
+  std::unique_ptr<x86::CachedReader> reader;
+};
+Status prepare_evict(EvictScratch& scratch);
+
 // Makes sure no thread's user pc is any of `addrs` (each must be a
 // one-byte NOP that no thread can reach anew); a thread found there moves
 // to addr + 1. Bounded: EBUSY if a thread cannot be checked within about a
 // second (for instance, it blocks the runtime signal).
-Status evict_threads_from(std::span<const uintptr_t> addrs);
+Status evict_threads_from(std::span<const uintptr_t> addrs, EvictScratch& scratch);
 
 // Stops, until `hold` is released, every other thread that blocks
 // SIGTRAP: one that ran into an int3 would be killed by the kernel (it
 // forces a blocked trap signal to its default action). EBUSY if one of
 // them cannot be stopped. `threads` receives them and must outlive `hold`.
-Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads);
+// Those found at one of `evict` move past it (evict_threads_from() cannot
+// reach a held thread).
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads,
+                             std::span<const uintptr_t> evict);
 
 // The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default
 // SIGRTMIN+6).

@@ -236,8 +236,11 @@ void check_thread(const Control& c, ThreadCheck& t) {
   int pending_signal = event_stop ? 0 : WSTOPSIG(status);
   user_regs_struct u{};
   if (c.job->mode == TracerMode::hold) {  // stays stopped until release
-    if (event_stop && sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) restart_interrupted_call(c, t.tid, u);
     t.verdict = ThreadVerdict::clean;
+    if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
+      evict(c, t, u, pending_signal);  // the eviction tracer cannot reach a held thread
+      if (event_stop) restart_interrupted_call(c, t.tid, u);
+    }
     t.held = true;
     t.pending_signal = pending_signal;
     return;
@@ -437,11 +440,16 @@ void reap_tracer(pid_t pid) {
 Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads) {
   if (threads.empty()) return Status::ok();
   auto reader = std::make_unique<x86::CachedReader>(getpid());
+  return run_tracer(job, threads, reader.get());
+}
+
+Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads, x86::CachedReader* reader) {
+  if (threads.empty()) return Status::ok();
   Control c;
   c.job = &job;
   c.threads = threads.data();
   c.count = threads.size();
-  c.reader = reader.get();
+  c.reader = reader;
   pid_t pid = start_tracer(c);
   if (pid < 0) return error(errno ? errno : ENOMEM, "cannot start the tracer process");
   reap_tracer(pid);
@@ -450,6 +458,7 @@ Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads) {
 
 struct ThreadHold::State {
   TracerJob job;
+  std::vector<uintptr_t> evict;
   Control control;
   std::unique_ptr<x86::CachedReader> reader;
   pid_t pid = -1;
@@ -458,11 +467,13 @@ struct ThreadHold::State {
 ThreadHold::ThreadHold() = default;
 ThreadHold::~ThreadHold() { release(); }
 
-Status ThreadHold::hold(std::span<ThreadCheck> threads) {
+Status ThreadHold::hold(std::span<ThreadCheck> threads, std::span<const uintptr_t> evict) {
   release();
   if (threads.empty()) return Status::ok();
   state_ = std::make_unique<State>();
   state_->job.mode = TracerMode::hold;
+  state_->evict.assign(evict.begin(), evict.end());
+  state_->job.evict = state_->evict;
   state_->reader = std::make_unique<x86::CachedReader>(getpid());
   Control& c = state_->control;
   c.job = &state_->job;

@@ -80,7 +80,8 @@ struct ThreadCheck {
 enum class TracerMode {
   scan,        // report whether a frame is in `ranges`
   transition,  // and switch the thread to the epoch's target if none is
-  hold,        // keep the threads stopped until ThreadHold::release()
+  hold,        // keep the threads stopped until ThreadHold::release(),
+               // evicting them from `evict` as below
   evict,       // move a thread whose pc is one of `evict` past that byte
                // (with no addresses: only learn where its word is); a
                // thread whose stack holds a signal frame interrupted at one
@@ -98,6 +99,8 @@ struct TracerJob {
 // Checks every thread in `threads` (none may be the calling thread).
 // Fails only if the tracer could not run at all.
 Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads);
+// The same with a page cache of the caller's: allocates nothing.
+Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads, x86::CachedReader* reader);
 
 // True when the stack from `sp` up (at most `bytes`, stopping at the first
 // unreadable page) holds a signal frame whose interrupted pc is one of
@@ -122,7 +125,9 @@ class ThreadHold {
   ~ThreadHold();
   ThreadHold(const ThreadHold&) = delete;
   ThreadHold& operator=(const ThreadHold&) = delete;
-  Status hold(std::span<ThreadCheck> threads);
+  // Stops `threads`; one found at one of the one-byte NOPs `evict` moves
+  // past it, one interrupted there by a signal handler is `blocked`.
+  Status hold(std::span<ThreadCheck> threads, std::span<const uintptr_t> evict = {});
   void release();
 
  private:
