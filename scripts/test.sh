@@ -67,9 +67,11 @@ fi
 
 build_tree build && run_ctest build
 # The sanitized tree checks the tools and the tests' own code; the runtime is
-# never sanitized (it lives in other processes), so the long stress runs,
-# which exercise the runtime, run once, in build/.
-build_tree build-asan -DUKLP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug && run_ctest build-asan -E '^stress_'
+# never sanitized (it lives in other processes), so the long stress and
+# safety runs, which exercise the runtime, run once, in build/, and the
+# consistency suite runs fewer cycles here.
+build_tree build-asan -DUKLP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug &&
+	CONSISTENCY_CYCLES=30 run_ctest build-asan -E '^(stress|safety)_'
 
 
 if [[ ${UKLP_TEST_DEMO:-1} != 0 ]]; then
