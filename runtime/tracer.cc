@@ -74,21 +74,34 @@ void futex_wait(std::atomic<int>* word, int value) {
 
 void futex_wake(std::atomic<int>* word) { sys(SYS_futex, long(word), FUTEX_WAKE, 1); }
 
-// Waits for `tid` to report a stop: yields first (the tracee needs a CPU to
-// reach its stop), then sleeps in short steps, up to kStopWaitNs.
+// Waits for `tid` to report a stop, at most kStopWaitNs. Each ptrace stop
+// sends the tracer SIGCHLD (blocked here, so it stays pending): sleeping in
+// rt_sigtimedwait() until it arrives wakes the tracer right at the stop,
+// with no yield or timed sleep that would cost it a time slice on a busy
+// machine.
 long wait_stop(pid_t tid, int* status) {
   long deadline = now_ns() + kStopWaitNs;
-  for (int spin = 0;; ++spin) {
+  const uint64_t sigchld = uint64_t(1) << (SIGCHLD - 1);
+  for (;;) {
     long r = sys(SYS_wait4, tid, long(status), WNOHANG | __WALL, 0);
     if (r != 0) return r;
-    if (now_ns() > deadline) return 0;
-    if (spin < 64) {
-      sys(SYS_sched_yield);
-    } else {
-      timespec ts{0, 20'000};
-      sys(SYS_nanosleep, long(&ts), 0);
-    }
+    long left = deadline - now_ns();
+    if (left <= 0) return 0;
+    timespec ts{left / 1'000'000'000L, left % 1'000'000'000L};
+    sys(SYS_rt_sigtimedwait, long(&sigchld), 0, long(&ts), sizeof sigchld);
   }
+}
+
+// The tracer's signal dispositions are a copy of the program's: SIGCHLD
+// must not be ignored, or the kernel would not send it for ptrace stops.
+void default_sigchld() {
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } act{nullptr, 0, nullptr, 0};  // SIG_DFL
+  sys(SYS_rt_sigaction, SIGCHLD, long(&act), 0, sizeof(uint64_t));
 }
 
 bool write_word(pid_t pid, uintptr_t addr, int32_t value) {
@@ -267,6 +280,7 @@ int tracer_main(void* arg) {
   auto* c = static_cast<Control*>(arg);
   // Dies with the thread that started it (the target crashed, say).
   sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+  default_sigchld();
   if (!wait_set(&c->go, 5)) return 1;
   for (size_t i = 0; i < c->count; ++i) check_thread(*c, c->threads[i]);
   c->done.store(1, std::memory_order_release);  // pairs with wait_done's acquire
