@@ -221,11 +221,19 @@ Status site_update(Site* site) {
   return Status::ok();
 }
 
+namespace {
+
+// Where no caller can undo anything: a stub that cannot be allocated is
+// logged, and the slot keeps its previous target.
+void site_update_or_log(Site* site) {
+  if (Status s = site_update(site); !s)
+    klp_log(Level::err, "cannot update the function at 0x%" PRIxPTR ": %s", site->entry, s.describe().c_str());
+}
+
+}  // namespace
+
 void sites_update_all() {
-  for (auto& [addr, site] : sites()) {
-    Status s = site_update(site);
-    if (!s) klp_log(Level::err, "cannot update the function at 0x%" PRIxPTR ": %s", addr, s.describe().c_str());
-  }
+  for (auto& [addr, site] : sites()) site_update_or_log(site);
 }
 
 std::vector<std::pair<uintptr_t, uintptr_t>> stub_pages() {
@@ -278,8 +286,7 @@ void site_pop_func(Func* func) {
   if (site->stack.empty()) {
     if (site->armed) disarm(site);
   } else {
-    Status s = site_update(site);
-    if (!s) klp_log(Level::err, "cannot update the function at 0x%" PRIxPTR ": %s", site->entry, s.describe().c_str());
+    site_update_or_log(site);
   }
 }
 

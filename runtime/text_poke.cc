@@ -138,14 +138,10 @@ enum class ThreadPos { safe, must_signal };
 // not running) or "nr args... sp pc" (blocked in a system call). A thread
 // is safe unless it runs, or sits at one of `addrs`.
 ThreadPos thread_position(int tid, std::span<const uintptr_t> addrs, x86::CachedReader& reader) {
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ThreadPos::safe;  // the thread has exited
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return ThreadPos::must_signal;
-  buf[n] = 0;
+  char buf[256];
+  ssize_t n = read_task_file(tid, "syscall", buf, sizeof buf);
+  if (n < 0) return ThreadPos::safe;  // the thread has exited
+  if (n == 0) return ThreadPos::must_signal;
   if (strncmp(buf, "running", 7) == 0) return ThreadPos::must_signal;
   // "nr args... sp pc" or "-1 sp pc": the last two fields.
   char* end = buf + strlen(buf);
@@ -301,8 +297,7 @@ Status evict_with_tracer(std::span<const uintptr_t> addrs, EvictScratch& s, pid_
   for (pid_t tid : s.tids) {
     if (std::find(s.held.begin(), s.held.end(), tid) != s.held.end()) continue;  // evicted by the hold
     if (thread_position(tid, addrs, *s.reader) != ThreadPos::must_signal) continue;
-    s.checks.emplace_back();
-    s.checks.back().tid = tid;
+    s.checks.emplace_back(tid);
   }
   *interrupted = 0;
   *untraced = 0;
@@ -318,20 +313,10 @@ Status evict_with_tracer(std::span<const uintptr_t> addrs, EvictScratch& s, pid_
   return Status::ok();
 }
 
-}  // namespace
-
-namespace {
-
 // SigBlk of /proc/self/task/<tid>/status has SIGTRAP's bit.
 bool blocks_sigtrap(pid_t tid) {
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return false;
-  buf[n] = 0;
+  char buf[2048];
+  if (read_task_file(tid, "status", buf, sizeof buf) <= 0) return false;
   const char* blk = strstr(buf, "\nSigBlk:");
   if (!blk) return false;
   unsigned long long mask = strtoull(blk + 8, nullptr, 16);
@@ -345,8 +330,7 @@ Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads
   threads.clear();
   for (pid_t tid : other_threads()) {
     if (!blocks_sigtrap(tid)) continue;
-    threads.emplace_back();
-    threads.back().tid = tid;
+    threads.emplace_back(tid);
   }
   UKLP_TRY(hold.hold(threads, evict));
   for (const ThreadCheck& t : threads) {

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
@@ -159,7 +160,6 @@ bool is_int3_trap(pid_t tid, int signal) {
 // Evict jobs: a thread about to execute one of the NOPs skips it.
 void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_signal) {
   t.verdict = ThreadVerdict::clean;
-  t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
   if (c.job->evict.empty()) return;
   if (!is_int3_trap(t.tid, pending_signal)) {
     for (uintptr_t a : c.job->evict)
@@ -179,9 +179,6 @@ void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_si
 void examine(const Control& c, ThreadCheck& t, const user_regs_struct& u) {
   const TracerJob& job = *c.job;
   const bool transition = job.mode == TracerMode::transition;
-  t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
-  t.in_syscall = long(u.orig_rax) >= 0;
-  c.reader->reset();
   if (transition) {
     int32_t word = 0;
     if (c.reader->read(t.word_addr, &word, sizeof word) &&
@@ -248,24 +245,23 @@ void check_thread(const Control& c, ThreadCheck& t) {
   bool event_stop = status >> 16 == PTRACE_EVENT_STOP;  // our interrupt, or a group stop
   int pending_signal = event_stop ? 0 : WSTOPSIG(status);
   user_regs_struct u{};
-  if (c.job->mode == TracerMode::hold) {  // stays stopped until release
-    t.verdict = ThreadVerdict::clean;
-    if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
-      evict(c, t, u, pending_signal);  // the eviction tracer cannot reach a held thread
-      if (event_stop) restart_interrupted_call(c, t.tid, u);
-    }
-    t.held = true;
-    t.pending_signal = pending_signal;
-    return;
-  }
   if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
-    if (c.job->mode == TracerMode::evict)
+    t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
+    t.in_syscall = long(u.orig_rax) >= 0;
+    c.reader->reset();  // pages read for an earlier thread may have changed since
+    // A held thread is evicted here: the eviction tracer cannot reach it.
+    if (c.job->mode == TracerMode::evict || c.job->mode == TracerMode::hold)
       evict(c, t, u, pending_signal);
     else
       examine(c, t, u);
     if (event_stop) restart_interrupted_call(c, t.tid, u);
   } else {
     t.verdict = ThreadVerdict::gone;
+  }
+  if (c.job->mode == TracerMode::hold) {  // stays stopped until release
+    t.held = true;
+    t.pending_signal = pending_signal;
+    return;
   }
   sys(SYS_ptrace, PTRACE_DETACH, t.tid, 0, pending_signal);
 }
@@ -391,6 +387,18 @@ bool stack_has_signal_frame_at(const x86::MemoryReader& mem, uintptr_t sp, size_
     at += n;
   }
   return false;
+}
+
+ssize_t read_task_file(pid_t tid, const char* name, char* buf, size_t size) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) n = 0;
+  buf[n] = 0;
+  return n;
 }
 
 std::vector<pid_t> other_threads() {

@@ -66,6 +66,8 @@ enum class ThreadVerdict : int32_t {
 const char* thread_verdict_name(ThreadVerdict v);
 
 struct ThreadCheck {
+  ThreadCheck() = default;
+  explicit ThreadCheck(pid_t t) : tid(t) {}
   pid_t tid = 0;
   ThreadVerdict verdict = ThreadVerdict::unchecked;
   int err = 0;
@@ -111,6 +113,11 @@ Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads, x86::Cac
 // the sigcontext, the siginfo follows the ucontext).
 bool stack_has_signal_frame_at(const x86::MemoryReader& mem, uintptr_t sp, size_t bytes,
                                std::span<const uintptr_t> addrs);
+
+// Reads /proc/self/task/<tid>/<name> into `buf` (NUL-terminated, at most
+// size - 1 bytes): the length read (0 if the read failed), or -1 if the
+// file cannot be opened (the thread has exited, say).
+ssize_t read_task_file(pid_t tid, const char* name, char* buf, size_t size);
 
 // The process's threads but the calling one (from /proc/self/task).
 std::vector<pid_t> other_threads();

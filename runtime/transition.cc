@@ -12,7 +12,6 @@
 //    uses the stub's own generation, which is consistent either way.
 #include "transition.h"
 
-#include <fcntl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -34,7 +33,7 @@
 namespace uklp::rt {
 namespace {
 
-constexpr int kSignalsTimeout = 15;  // attempts between "signals", as the kernel's SIGNALS_TIMEOUT
+constexpr int kSignalsTimeout = 15;  // the kernel's SIGNALS_TIMEOUT, in attempts
 
 Patch* g_transition_patch = nullptr;
 int g_target_state = KLP_TRANSITION_IDLE;
@@ -113,15 +112,19 @@ std::vector<CodeRange> affected_ranges(std::vector<const Func*>& funcs) {
 
 // ---- the threads ----
 
+// The loaded objects' unwind tables, rebuilt before each use (objects come
+// and go between attempts).
+x86::UnwindTable& unwind_table() {
+  static auto* table = new x86::UnwindTable();
+  return *table;
+}
+
 std::string thread_name(pid_t tid) {
-  char path[64], buf[64] = {};
-  snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "?";
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
+  char buf[64];
+  ssize_t n = read_task_file(tid, "comm", buf, sizeof buf);
+  if (n < 0) return "?";
   while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == 0)) --n;
-  return std::string(buf, size_t(n > 0 ? n : 0));
+  return std::string(buf, size_t(n));
 }
 
 bool read_word(uintptr_t addr, int32_t* out) {
@@ -184,16 +187,15 @@ bool switch_threads() {
     if (known_switched(tid, e)) {
       ++g_last.switched;
     } else {
-      checks.emplace_back();
-      checks.back().tid = tid;
+      checks.emplace_back(tid);
     }
   }
   if (checks.empty()) return true;
   std::vector<const Func*> funcs;
   std::vector<CodeRange> ranges = affected_ranges(funcs);
-  static auto* table = new x86::UnwindTable();
-  if (Status s = table->build(); !s) klp_log(Level::warning, "cannot list the unwind tables: %s", s.describe().c_str());
-  TracerJob job{table, ranges, TracerMode::transition, e, {}};
+  x86::UnwindTable& table = unwind_table();
+  if (Status s = table.build(); !s) klp_log(Level::warning, "cannot list the unwind tables: %s", s.describe().c_str());
+  TracerJob job{&table, ranges, TracerMode::transition, e, {}};
   if (Status s = run_tracer(job, checks); !s) {
     klp_log(Level::err, "cannot check the threads' stacks: %s", s.describe().c_str());
     return false;
@@ -258,10 +260,10 @@ void klp_init_transition(Patch* patch, int state) {
   // Every thread is now in the initial state: its word is of an older
   // generation. Published before any func is marked (and stubs built).
   set_task_epoch({g_gen, state, !state});
-  for_each_func(patch, [](Object*, Func* f) { f->transition = true; });
   // Unpatching: the funcs are already on their stacks; their sites now need
   // a stub (patching: klp_patch_object() pushes them and updates the sites).
   for_each_func(patch, [](Object*, Func* f) {
+    f->transition = true;
     if (!f->site) return;
     if (Status s = site_update(f->site); !s)
       klp_log(Level::err, "cannot start the transition of '%s': %s", f->old_name.c_str(), s.describe().c_str());
@@ -285,9 +287,9 @@ bool klp_try_complete_transition() {
   *task_word_self() = task_word(g_gen, g_target_state);
   bool complete = g_forced || switch_threads();
   if (!complete) {
-    if (g_signals_cnt && g_signals_cnt % kSignalsTimeout == 0) {
-      if (g_signals_cnt == kSignalsTimeout) klp_log(Level::notice, "signaling remaining tasks");
-    }
+    // Every attempt re-interrupts the remaining threads; the kernel's line
+    // marks the attempt of its first fake signal.
+    if (g_signals_cnt == kSignalsTimeout) klp_log(Level::notice, "signaling remaining tasks");
     schedule_attempt(g_signals_cnt++);
     return false;
   }
@@ -361,8 +363,7 @@ int thread_patch_state(pid_t tid) {
   if (tid == pid_t(syscall(SYS_gettid))) return task_state_of(*task_word_self(), e);
   if (!word_addrs().count(tid)) {
     // Not seen by the tracer yet: stop it once to learn where its word is.
-    ThreadCheck t;
-    t.tid = tid;
+    ThreadCheck t(tid);
     if (run_tracer({nullptr, {}, TracerMode::evict, {}, {}}, {&t, 1}) && t.word_addr)
       word_addrs()[tid] = t.word_addr;
   }
@@ -376,17 +377,14 @@ Status wait_code_unused(uintptr_t start, uintptr_t end, const std::string& what)
   std::vector<CodeRange> ranges{{start, end, 0}};
   for (auto [s, e] : stub_pages()) ranges.push_back({s, e, 1});
   normalize_ranges(ranges);
-  static auto* table = new x86::UnwindTable();
+  x86::UnwindTable& table = unwind_table();
   std::string last;
   for (long delay_ms : {0L, 5L, 20L, 50L, 100L, 150L, 200L}) {
     if (delay_ms) usleep(useconds_t(delay_ms * 1000));
-    UKLP_TRY(table->build());
+    UKLP_TRY(table.build());
     std::vector<ThreadCheck> checks;
-    for (pid_t tid : other_threads()) {
-      checks.emplace_back();
-      checks.back().tid = tid;
-    }
-    UKLP_TRY(run_tracer({table, ranges, TracerMode::scan, {}, {}}, checks));
+    for (pid_t tid : other_threads()) checks.emplace_back(tid);
+    UKLP_TRY(run_tracer({&table, ranges, TracerMode::scan, {}, {}}, checks));
     last.clear();
     for (const ThreadCheck& t : checks) {
       if (t.verdict == ThreadVerdict::clean || t.verdict == ThreadVerdict::gone) continue;
