@@ -75,10 +75,7 @@ int run_disable(const Context& ctx, const DisableOptions& o) {
 Subcommand add_disable_command(CLI::App& app) {
   auto o = std::make_shared<DisableOptions>();
   CLI::App* cmd = app.add_subcommand("disable", "Disable a patch (the kernel's echo 0 > enabled)");
-  cmd->add_flag("--no-wait", o->no_wait, "Return once the unpatching transition has started");
-  cmd->add_option("--timeout", o->timeout, "Stop waiting after SEC seconds (exit 3; the transition goes on)")
-      ->check(CLI::NonNegativeNumber)
-      ->type_name("SEC");
+  add_wait_options(cmd, o->no_wait, o->timeout, "Return once the unpatching transition has started");
   cmd->add_option("PID", o->pid_text, "The target process")->required();
   cmd->add_option("PATCH", o->patch, "The patch name (see 'uklp list PID')")->required();
   return {cmd, [o](const Context& ctx) { return run_disable(ctx, *o); }};

@@ -113,10 +113,7 @@ int run_load(const Context& ctx, const LoadOptions& o) {
 Subcommand add_load_command(CLI::App& app) {
   auto o = std::make_shared<LoadOptions>();
   CLI::App* cmd = app.add_subcommand("load", "Load a patch module into a process and enable its patch");
-  cmd->add_flag("--no-wait", o->no_wait, "Return once the transition has started");
-  cmd->add_option("--timeout", o->timeout, "Stop waiting after SEC seconds (exit 3; the transition goes on)")
-      ->check(CLI::NonNegativeNumber)
-      ->type_name("SEC");
+  add_wait_options(cmd, o->no_wait, o->timeout, "Return once the transition has started");
   cmd->add_option("PID", o->pid_text, "The target process")->required();
   cmd->add_option("PATCH", o->file, "The patch module (PATCH.so)")->required();
   cmd->add_option("PARAM", o->params, "Module parameters NAME=VALUE");

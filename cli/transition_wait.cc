@@ -173,4 +173,11 @@ nlohmann::json wait_report_json(const WaitReport& report) {
           {"blocking", blocking_json(report.blocking)}};
 }
 
+void add_wait_options(CLI::App* cmd, bool& no_wait, double& timeout, const char* no_wait_help) {
+  cmd->add_flag("--no-wait", no_wait, no_wait_help);
+  cmd->add_option("--timeout", timeout, "Stop waiting after SEC seconds (exit 3; the transition goes on)")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("SEC");
+}
+
 }  // namespace uklp::cli

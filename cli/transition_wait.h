@@ -49,6 +49,10 @@ struct TransitionWait {
 // A wait for `patch` in `pid` that starts now, bounded by `timeout` seconds.
 TransitionWait start_transition_wait(int pid, std::string patch, bool patching, double timeout);
 
+// The options of the commands that start a transition (load, disable):
+// --no-wait (described by `no_wait_help`) and --timeout SEC.
+void add_wait_options(CLI::App* cmd, bool& no_wait, double& timeout, const char* no_wait_help);
+
 // What the wait saw, for the JSON result.
 struct WaitReport {
   long waited_ms = 0;                    // from the request to the end of the wait
