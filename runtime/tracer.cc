@@ -32,7 +32,7 @@ namespace uklp::rt {
 namespace {
 
 constexpr size_t kTracerStack = 256 * 1024;
-constexpr long kStopWaitNs = 20'000'000;  // a thread that does not stop in 20 ms is skipped
+constexpr long kStopWaitNs = kStopWaitMs * 1'000'000;  // a thread that does not stop by then is skipped
 constexpr size_t kSignalFrameSearch = 64 * 1024;
 
 struct Control {

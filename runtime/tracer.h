@@ -52,6 +52,9 @@ struct CodeRange {
   int id = 0;
 };
 
+// How long the tracer waits for one thread to stop before it moves on.
+inline constexpr long kStopWaitMs = 20;
+
 enum class ThreadVerdict : int32_t {
   unchecked,         // not reached (the run was cut short)
   switched,          // clean stack: its word now holds the target state

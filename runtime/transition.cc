@@ -151,7 +151,7 @@ std::string blocking_reason(const ThreadCheck& t, const std::vector<const Func*>
     case ThreadVerdict::not_traceable:
       return std::string("cannot be stopped for a stack check (ptrace: ") + strerror(t.err) + ")";
     case ThreadVerdict::no_stop:
-      return "is running (did not stop within 20 ms)";
+      return "is running (did not stop within " + std::to_string(kStopWaitMs) + " ms)";
     default:
       return thread_verdict_name(t.verdict);
   }
