@@ -102,6 +102,48 @@ std::unique_ptr<Patch> build_patch(klp_patch* kp, Module* mod) {
   return patch;
 }
 
+Object* find_object_named(Patch* patch, const Object* like) {
+  for (auto& obj : patch->objs)
+    if (obj->is_main == like->is_main && obj->name == like->name) return obj.get();
+  return nullptr;
+}
+
+bool has_func(const Object* obj, const Func* like) {
+  for (auto& f : obj->funcs)
+    if (f->old_name == like->old_name && f->old_sympos == like->old_sympos) return true;
+  return false;
+}
+
+// klp_add_nops: for every function an active patch changes and this one
+// does not, a nop that sends it back to the original (in a dynamic object
+// when this patch has none of that name). The match is on (old_name,
+// old_sympos) exactly, as in the kernel: sympos 0 and 1 differ here.
+void add_nops(Patch* patch) {
+  for (Patch* old : klp_patches()) {
+    for (auto& old_obj : old->objs) {
+      Object* obj = find_object_named(patch, old_obj.get());
+      if (!obj) {
+        auto dyn = std::make_unique<Object>();
+        dyn->patch = patch;
+        dyn->name = old_obj->name;
+        dyn->is_main = old_obj->is_main;
+        dyn->dynamic = true;
+        obj = dyn.get();
+        patch->objs.push_back(std::move(dyn));
+      }
+      for (auto& old_func : old_obj->funcs) {
+        if (has_func(obj, old_func.get())) continue;
+        auto nop = std::make_unique<Func>();
+        nop->obj = obj;
+        nop->old_name = old_func->old_name;
+        nop->old_sympos = old_func->old_sympos;
+        nop->nop = true;
+        obj->funcs.push_back(std::move(nop));
+      }
+    }
+  }
+}
+
 // __klp_enable_patch: pre_patch and patching interleaved per object.
 Status enable_patch(Patch* patch) {
   if (klp_transition_patch()) return error(EBUSY, "another patch is in transition");
@@ -146,11 +188,9 @@ Status do_enable(klp_patch* kp) {
     return error(EINVAL, "patch '" + mod->name + "' is not compatible with the already installed livepatches");
   }
   if (mod->patch || find_patch(mod->name)) return error(EEXIST, "patch '" + mod->name + "' already exists");
-  // Refused rather than applied as an ordinary patch: replacing the older
-  // patches (klp_add_nops, klp_unpatch_replaced_patches) is not built yet.
-  if (kp->replace) return error(EOPNOTSUPP, "atomic replace (.replace = true) is not supported yet");
   auto owned = build_patch(kp, mod);
   Patch* patch = owned.get();
+  if (patch->replace) add_nops(patch);
   for (auto& obj : patch->objs) {
     Status s = init_object(patch, obj.get());
     if (!s) return s;
@@ -234,6 +274,23 @@ void free_patch(Patch* patch) {
   for (auto& obj : patch->objs)
     if (obj->ko) obj->ko->patched = false;
   delete patch;
+}
+
+void free_replaced_patches(Patch* patch) {
+  std::vector<Patch*> older;
+  for (Patch* p : klp_patches()) {
+    if (p == patch) break;
+    older.push_back(p);
+  }
+  for (Patch* p : older) free_patch(p);
+}
+
+void discard_nops(Patch* patch) {
+  for (auto& obj : patch->objs)
+    if (obj->patched) unpatch_object(obj.get(), true);
+  for (auto& obj : patch->objs)
+    std::erase_if(obj->funcs, [](const std::unique_ptr<Func>& f) { return f->nop; });
+  std::erase_if(patch->objs, [](const std::unique_ptr<Object>& o) { return o->dynamic; });
 }
 
 Status patch_set_enabled(Patch* patch, bool enabled) {

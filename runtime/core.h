@@ -73,6 +73,12 @@ int patch_stack_order(const Patch* patch);
 // Frees a patch whose unpatching transition completed (or that failed to
 // enable): drops it from klp_patches and from its module.
 void free_patch(Patch* patch);
+// After an atomic replace completed: frees every patch older than `patch`
+// (they are already off the func stacks), leaving their modules unloadable.
+void free_replaced_patches(Patch* patch);
+// klp_discard_nops: takes the nops off their stacks and frees them and the
+// dynamic objects.
+void discard_nops(Patch* patch);
 
 std::string object_display_name(const char* klp_name);
 

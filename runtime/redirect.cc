@@ -302,10 +302,10 @@ Status patch_object(Object* obj) {
   return Status::ok();
 }
 
-void unpatch_object(Object* obj) {
+void unpatch_object(Object* obj, bool nops_only) {
   for (auto& func : obj->funcs)
-    if (func->patched) site_pop_func(func.get());
-  obj->patched = false;
+    if (func->patched && (func->nop || !nops_only)) site_pop_func(func.get());
+  if (obj->dynamic || !nops_only) obj->patched = false;
 }
 
 }  // namespace uklp::rt

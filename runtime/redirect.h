@@ -40,8 +40,10 @@ class Site {
 Status site_push_func(Func* func, const std::string& object_name);
 void site_pop_func(Func* func);
 // klp_patch_object / klp_unpatch_object: all of an object's funcs, or none.
+// With nops_only, only the nop funcs leave their stacks (klp_discard_nops);
+// a dynamic object is then no longer patched.
 Status patch_object(Object* obj);
-void unpatch_object(Object* obj);
+void unpatch_object(Object* obj, bool nops_only = false);
 // Recomputes a site's slot from its func stack and the transition epoch
 // (task.h): the top func, or a transition stub. Fails only when a stub
 // cannot be allocated.

@@ -222,14 +222,31 @@ void unpatch_objects(Patch* patch) {
     if (obj->patched) unpatch_object(obj.get());
 }
 
+// klp_unpatch_replaced_patches: every older patch leaves the func stacks,
+// without callbacks; they are freed once the transition is complete.
+void unpatch_replaced_patches(Patch* patch) {
+  for (Patch* old : klp_patches()) {
+    if (old == patch) break;
+    old->enabled = false;
+    old->kp->enabled = false;
+    unpatch_objects(old);
+  }
+}
+
 void klp_complete_transition() {
   Patch* patch = g_transition_patch;
   klp_log(Level::debug, "'%s': completing %s transition", patch->name.c_str(), direction(g_target_state));
   if (g_target_state == KLP_TRANSITION_UNPATCHED) unpatch_objects(patch);
+  // Every thread runs the target now: with the flags cleared first, the
+  // slots changed below point straight at their new top, without a stub.
   for_each_func(patch, [](Object*, Func* f) {
     f->transition = false;
     f->sync_public();
   });
+  if (patch->replace && g_target_state == KLP_TRANSITION_PATCHED) {
+    unpatch_replaced_patches(patch);
+    discard_nops(patch);  // now alone on their stacks: the sites go back to the original
+  }
   sites_update_all();  // every slot straight at its top func: stubs unused from here
   set_task_epoch({});
   for (auto& obj : patch->objs) {
@@ -295,7 +312,11 @@ bool klp_try_complete_transition() {
   }
   Patch* patch = g_transition_patch;
   klp_complete_transition();
-  if (!patch->enabled) free_patch(patch);
+  if (!patch->enabled) {
+    free_patch(patch);
+  } else if (patch->replace) {
+    free_replaced_patches(patch);
+  }
   return true;
 }
 

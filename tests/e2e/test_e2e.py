@@ -2,6 +2,7 @@
 clang-built target (E2E_FLAVOR=gcc|clang). Each test builds nothing: CMake
 built the targets and the patch modules; each test starts a target and
 drives it only through the `uklp` CLI."""
+import json
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ from uklp_e2e import Target, uklp  # noqa: E402
 FLAVOR = os.environ.get("E2E_FLAVOR", "gcc")
 TARGET = os.environ["E2E_TARGET"]
 PATCHES = os.environ["E2E_PATCHES"]
+LIBRARY = os.path.join(os.path.dirname(TARGET), "libe2e.so")
 
 
 def patch(name):
@@ -123,6 +125,41 @@ class E2E(unittest.TestCase):
         self.load("stack2")
         self.assertEqual(self.t.int("answer"), 44)
 
+    def test_atomic_replace(self):
+        self.load("sample")
+        self.load("lib")
+        self.assertEqual((self.t.int("answer"), self.t.int("lib_answer")), (42, 1041))
+        self.load("replace")
+        # answer() from the new patch; lib_answer() back to the original (a nop).
+        self.assertEqual((self.t.int("answer"), self.t.int("lib_answer")), (45, 100))
+        listing = json.loads(uklp("--json", "list", self.t.pid, check=True).out)
+        self.assertEqual([p["patch"] for p in listing["patches"]], ["livepatch_replace"])
+        # The nops are gone with the transition: only the patch's own func is left.
+        self.assertEqual([(o["object"], [f["func"] for f in o["funcs"]]) for o in listing["patches"][0]["objects"]],
+                         [("main", ["answer,1"])])
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_replace/replace", check=True).out.strip(), "1")
+        self.assertEqual(uklp("sys", self.t.pid, "livepatch/livepatch_replace/stack_order", check=True).out.strip(), "1")
+        # The replaced patches are disabled: their modules unload without a disable.
+        uklp("unload", self.t.pid, "livepatch_sample", check=True)
+        uklp("unload", self.t.pid, "livepatch_lib", check=True)
+        self.assertEqual((self.t.int("answer"), self.t.int("lib_answer")), (45, 100))
+        uklp("disable", self.t.pid, "livepatch_replace", check=True)
+        self.assertEqual((self.t.int("answer"), self.t.int("lib_answer")), (41, 100))
+        uklp("unload", self.t.pid, "livepatch_replace", check=True)
+        log = [l for l in self.t.transcript() if "livepatch_replace" in l]
+        self.assertEqual(log[:6], [
+            "livepatch_replace: loading",
+            "livepatch: enabling patch 'livepatch_replace'",
+            "livepatch: 'livepatch_replace': initializing patching transition",
+            "livepatch: 'livepatch_replace': starting patching transition",
+            "livepatch: 'livepatch_replace': completing patching transition",
+            "livepatch: 'livepatch_replace': patching complete",
+        ])
+        # Every entry is back to the compiler's NOPs.
+        for sym, binary in (("answer", TARGET), ("lib_answer", LIBRARY)):
+            addr = self.t.symbol_address(binary, sym) + (4 if FLAVOR == "gcc_cet" else 0)
+            self.assertIn(self.t.read_memory(addr, 2), (b"\x90\x90", b"\x66\x90"), sym)
+
     def test_parameters(self):
         self.load("param", "value=7")
         self.assertEqual(self.t.int("answer"), 7)
@@ -158,8 +195,6 @@ class E2E(unittest.TestCase):
     def test_refuses_other_build_of_target(self):
         self.refusal("wrongbuild", r"built for main with build-id .*Exec format error")
 
-    def test_refuses_atomic_replace_until_it_is_built(self):
-        self.refusal("replace", r"atomic replace.*not supported.*Operation not supported")
 
     def test_refuses_malformed_files(self):
         before = self.entry_bytes()

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * livepatch-replace.c: a cumulative patch (.replace = true), refused until atomic
- * replace is built; answer() must keep returning 41.
+ * livepatch-replace.c: a cumulative patch (.replace = true): answer() returns
+ * 45, and every function that the patches it replaces changed and it does
+ * not (lib_answer() of livepatch-lib) goes back to the original.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -9,7 +10,7 @@
 
 static int livepatch_answer(void)
 {
-	return 42;
+	return 45;
 }
 
 static struct klp_func funcs[] = {
