@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_klp_livepatch.c: port of the kernel selftests' test_klp_livepatch:
+ * cmdline_proc_show() of the target (its /proc/cmdline) says that it has
+ * been live patched, naming this patch.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <uklp/livepatch.h>
+
+#include "klp_selftest.h"
+
+static int livepatch_cmdline_proc_show(struct seq_file *m, void *v)
+{
+	(void)v;
+	seq_printf(m, "%s: %s\n", THIS_MODULE->name, "this has been live patched");
+	return 0;
+}
+
+static struct klp_func funcs[] = {
+	{
+		.old_name = "cmdline_proc_show",
+		.new_func = livepatch_cmdline_proc_show,
+	}, { }
+};
+
+static struct klp_object objs[] = {
+	{
+		/* name being NULL means the main program (the kernel's vmlinux) */
+		.funcs = funcs,
+	}, { }
+};
+
+static struct klp_patch patch = {
+	.mod = THIS_MODULE,
+	.objs = objs,
+};
+
+static int test_klp_livepatch_init(void)
+{
+	return klp_enable_patch(&patch);
+}
+
+static void test_klp_livepatch_exit(void)
+{
+}
+
+module_init(test_klp_livepatch_init);
+module_exit(test_klp_livepatch_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(livepatch, "Y");
+MODULE_DESCRIPTION("Livepatch selftest: livepatch module");
