@@ -4,7 +4,7 @@
     bench.py [--smoke] [options] BUILD_DIR
 
 BUILD_DIR must hold the built `uklp-benchmarks` target (run.sh builds it).
-Five benchmarks (docs/design.md, "Benchmarks", says why each is built so;
+Six benchmarks (docs/design.md, "Benchmarks", says why each is built so;
 --only NAME runs one):
 
   startup  runs of a trivial prepared program: plain, with
@@ -29,6 +29,10 @@ Five benchmarks (docs/design.md, "Benchmarks", says why each is built so;
   transition  the latency of a patching transition with 1, 100 and 1000
            idle threads, idle and with callers of the patched function, and
            the longest hold-up of a running thread (transition.py).
+  shadow   ns per klp_shadow_get (hit), klp_shadow_alloc + klp_shadow_free
+           and klp_shadow_get_or_alloc (hit), with 1 and 2 threads on
+           different objects, against a std::mutex around a
+           std::unordered_map doing the same work (bench_shadow).
 
 Every comparison is made within one run (a round of the interleaving), then
 summarized over rounds as a median with its interquartile range [p25, p75]:
@@ -89,6 +93,7 @@ class Build:
         self.branch = os.path.join(b, "bench_branch_distance")
         self.transition = os.path.join(b, "bench_transition")
         self.transition_module = os.path.join(b, "livepatch-bench-transition.so")
+        self.shadow = os.path.join(b, "bench_shadow")
         missing = [p for p in vars(self).values() if not os.path.exists(p)]
         if missing:
             sys.exit(f"bench.py: missing {', '.join(missing)}: build the uklp-benchmarks target first")
@@ -284,6 +289,34 @@ def bench_branch(build, calls, rounds):
     return {words[1]: float(words[2]) for words in map(str.split, out.splitlines())}
 
 
+# ---- 6. shadow variables ----
+
+SHADOW_OPS = ("get", "alloc_free", "get_or_alloc")
+MIN_OVERLAP = 0.9  # a 2-thread round counts if both threads ran together this much of it
+
+
+def bench_shadow(build, ops, rounds):
+    """{"OP/THREADS": {"shadow": [ns], "baseline": [ns], "overlap": [min of both overlaps]}}"""
+    out = subprocess.run([build.shadow, "--ops", str(ops), "--rounds", str(rounds)], env=clean_env(),
+                         stdout=subprocess.PIPE, text=True, check=True).stdout
+    res = {}
+    for line in out.splitlines():
+        _, _, op, threads, *kvs = line.split()
+        fields = dict(kv.split("=") for kv in kvs)
+        r = res.setdefault(f"{op}/{threads}", {"shadow": [], "baseline": [], "overlap": []})
+        r["shadow"].append(float(fields["shadow"]))
+        r["baseline"].append(float(fields["baseline"]))
+        r["overlap"].append(min(float(x) for x in fields["overlap"].split(",")))
+    return res
+
+
+def shadow_rounds(r):
+    """The rounds to compare: with 2 threads, those where both ran together
+    (all of them if there is none)."""
+    keep = [i for i, o in enumerate(r["overlap"]) if o >= MIN_OVERLAP] or list(range(len(r["overlap"])))
+    return [r["shadow"][i] for i in keep], [r["baseline"][i] for i in keep]
+
+
 # ---- report ----
 
 def cpu_model():
@@ -412,7 +445,23 @@ def report_targets(st, dl, pooled):
     print(f"   padded call: {padded:+.2f}% vs base (target within 2%): {verdict(abs(padded) <= 2)}")
 
 
-BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition")
+def report_shadow(sh):
+    n = len(next(iter(sh.values()))["shadow"])
+    print(f"\n6. Shadow variables (ns per operation and thread, wall time; median [p25, p75] over {n} rounds;"
+          " ratio shadow/baseline paired within a round)")
+    print(f"   {'operation':<14} {'threads':>7} {'shadow':>24} {'mutex+unordered_map':>24} {'ratio':>22}  rounds")
+    for op in SHADOW_OPS:
+        for threads in ("1", "2"):
+            r = sh[f"{op}/{threads}"]
+            s, b = shadow_rounds(r)
+            ratio = [x / y for x, y in zip(s, b)]
+            print(f"   {op:<14} {threads:>7} {fmt(summary(s), digits=1):>24} {fmt(summary(b), digits=1):>24} "
+                  f"{fmt(summary(ratio), digits=2):>22}  {len(s)}/{len(r['shadow'])}")
+    print(f"   with 2 threads, only the rounds where both threads ran together for {MIN_OVERLAP:.0%} of both"
+          " batches count (all rounds if none did)")
+
+
+BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition", "shadow")
 
 
 def main():
@@ -429,6 +478,8 @@ def main():
     ap.add_argument("--holdup-threads", type=int, default=100, help="idle threads of the hold-up target")
     ap.add_argument("--holdup-spinners", type=int, default=2)
     ap.add_argument("--holdup-windows", type=int, default=20, help="patching and baseline windows each")
+    ap.add_argument("--shadow-ops", type=int, default=20000, help="operations per batch of the shadow benchmark")
+    ap.add_argument("--shadow-rounds", type=int, default=201)
     ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
     ap.add_argument("--json", help="also write the raw measurements to this file")
     a = ap.parse_args()
@@ -436,6 +487,7 @@ def main():
     if a.smoke:
         a.startup_runs, a.dlopen_runs, a.calls, a.rounds, a.repeat, warmup = 3, 3, 1000, 3, 1, 1
         a.transition_threads, a.transition_cycles, a.holdup_threads, a.holdup_windows = "1,3", 1, 3, 1
+        a.shadow_ops, a.shadow_rounds = 1000, 3
     only = set(a.only or BENCHMARKS)
     build = Build(a.build_dir)
     report_machine(a.build_dir)
@@ -453,6 +505,8 @@ def main():
         raw["transition"] = tr = transition.run(build, [int(n) for n in a.transition_threads.split(",")],
                                                 a.transition_cycles, a.holdup_threads, a.holdup_spinners,
                                                 a.holdup_windows)
+    if "shadow" in only:
+        raw["shadow"] = sh = bench_shadow(build, a.shadow_ops, a.shadow_rounds)
     if "startup" in only:
         report_startup(st)
     if "dlopen" in only:
@@ -463,6 +517,8 @@ def main():
         report_branch(br)
     if "transition" in only:
         transition.report(tr)
+    if "shadow" in only:
+        report_shadow(sh)
     if not a.smoke:
         print("\nTargets (issues 2 and 5), medians of paired differences:")
         if {"startup", "dlopen", "calls"} <= only:
