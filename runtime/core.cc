@@ -11,6 +11,7 @@
 #include <set>
 
 #include "callbacks.h"
+#include "dlhook.h"
 #include "loader.h"
 #include "log.h"
 #include "redirect.h"
@@ -35,8 +36,7 @@ Status init_func(Object* obj, Func* func, std::set<std::string>& names) {
   return Status::ok();
 }
 
-Status init_object_loaded(Patch* patch, Object* obj) {
-  UKLP_ASSIGN_OR_RETURN(LoadedObject lo, find_object(obj->is_main ? nullptr : obj->name.c_str()));
+Status init_object_loaded(Patch* patch, Object* obj, const LoadedObject& lo) {
   for (auto& func : obj->funcs) {
     auto sym = lookup_symbol(lo, func->old_name, func->old_sympos);
     if (!sym) {
@@ -61,6 +61,26 @@ Status init_object_loaded(Patch* patch, Object* obj) {
   return Status::ok();
 }
 
+void bind_object(Object* obj, const LoadedObject& lo, const void* link_map) {
+  obj->loaded = true;
+  obj->link_map = link_map;
+  if (obj->ko) obj->ko->mod = const_cast<void*>(link_map);
+  if (link_map) dl_watch_library(lo, link_map);
+}
+
+// klp_free_object_loaded: the object's addresses are gone with its library.
+void free_object_loaded(Object* obj) {
+  obj->loaded = false;
+  obj->link_map = nullptr;
+  if (obj->ko) obj->ko->mod = nullptr;
+  for (auto& func : obj->funcs) {
+    func->old_addr = 0;
+    func->old_size = 0;
+    if (func->nop) func->new_addr = 0;
+    func->sync_public();
+  }
+}
+
 Status init_object(Patch* patch, Object* obj) {
   if (!obj->is_main && obj->name.size() >= MODULE_NAME_LEN)
     return error(EINVAL, "object name '" + obj->name + "' too long");
@@ -69,8 +89,10 @@ Status init_object(Patch* patch, Object* obj) {
       return error(EEXIST, "object '" + obj->name + "' appears twice in patch '" + patch->name + "'");
   std::set<std::string> names;
   for (auto& func : obj->funcs) UKLP_TRY(init_func(obj, func.get(), names));
-  obj->loaded = find_object(obj->is_main ? nullptr : obj->name.c_str()).is_ok();
-  if (obj->loaded) UKLP_TRY(init_object_loaded(patch, obj));
+  auto lo = find_object(obj->is_main ? nullptr : obj->name.c_str());
+  if (!lo) return Status::ok();  // a library not loaded yet: klp_module_coming
+  UKLP_TRY(init_object_loaded(patch, obj, *lo));
+  bind_object(obj, *lo, obj->is_main ? nullptr : dl_link_map_of(*lo));
   return Status::ok();
 }
 
@@ -188,6 +210,9 @@ Status do_enable(klp_patch* kp) {
     return error(EINVAL, "patch '" + mod->name + "' is not compatible with the already installed livepatches");
   }
   if (mod->patch || find_patch(mod->name)) return error(EEXIST, "patch '" + mod->name + "' already exists");
+  // Libraries loaded or unloaded from now on are seen (dlhook.h).
+  if (Status s = dl_hook_install(); !s)
+    klp_log(Level::warning, "libraries loaded later will not be patched: %s", s.describe().c_str());
   auto owned = build_patch(kp, mod);
   Patch* patch = owned.get();
   if (patch->replace) add_nops(patch);
@@ -317,6 +342,91 @@ int patch_stack_order(const Patch* patch) {
     if (p == patch) break;
   }
   return n;
+}
+
+namespace {
+
+// klp_cleanup_module_patches_limited: reverts, in every active patch older
+// than `limit` (all when nullptr), the object bound to the library
+// `link_map`, which is being removed: its code is never written to again.
+void cleanup_library(const void* link_map, const Patch* limit) {
+  for (Patch* patch : klp_patches()) {
+    if (patch == limit) break;
+    for (auto& o : patch->objs) {
+      Object* obj = o.get();
+      if (!obj->loaded || obj->link_map != link_map) continue;
+      if (patch != klp_transition_patch()) klp_pre_unpatch_callback(obj);
+      klp_log(Level::notice, "reverting patch '%s' on unloading module '%s'", patch->name.c_str(), obj->name.c_str());
+      forget_object(obj);
+      klp_post_unpatch_callback(obj);
+      clear_object_relocs(patch->mod, obj->name);
+      free_object_loaded(obj);
+      break;
+    }
+  }
+}
+
+Status refuse_library(Patch* patch, Object* obj, const void* link_map, const Status& why) {
+  klp_log(Level::warning, "patch '%s' failed for module '%s', refusing to load module '%s'", patch->name.c_str(),
+          obj->name.c_str(), obj->name.c_str());
+  clear_object_relocs(patch->mod, obj->name);
+  free_object_loaded(obj);
+  cleanup_library(link_map, patch);
+  return error(why.code(), "livepatch '" + patch->name + "' refused to load this library: " + why.message());
+}
+
+}  // namespace
+
+Status klp_module_coming(const LoadedObject& lib, const void* link_map) {
+  for (Patch* patch : klp_patches()) {
+    for (auto& o : patch->objs) {
+      Object* obj = o.get();
+      if (obj->is_main || obj->loaded || !lib.matches(obj->name.c_str())) continue;
+      Status s = check_object_target(patch->mod, lib);
+      if (s) s = apply_object_relocs(patch->mod, lib);
+      if (s) s = init_object_loaded(patch, obj, lib);
+      if (!s) {
+        klp_log(Level::warning, "failed to initialize patch '%s' for module '%s' (%d)", patch->name.c_str(),
+                obj->name.c_str(), -s.code());
+        return refuse_library(patch, obj, link_map, s);
+      }
+      bind_object(obj, lib, link_map);
+      klp_log(Level::notice, "applying patch '%s' to loading module '%s'", patch->name.c_str(), obj->name.c_str());
+      if (int ret = klp_pre_patch_callback(obj)) {
+        klp_log(Level::warning, "pre-patch callback failed for object '%s'", obj->name.c_str());
+        return refuse_library(patch, obj, link_map,
+                              error(ret < 0 ? -ret : EINVAL, "pre-patch callback failed for object '" + obj->name + "'"));
+      }
+      // No thread has run the library yet: its entries are written directly.
+      if (s = patch_object(obj, true); !s) {
+        klp_log(Level::warning, "failed to apply patch '%s' to module '%s' (%d)", patch->name.c_str(),
+                obj->name.c_str(), -s.code());
+        klp_post_unpatch_callback(obj);
+        return refuse_library(patch, obj, link_map, s);
+      }
+      if (patch != klp_transition_patch()) klp_post_patch_callback(obj);
+      break;
+    }
+  }
+  return Status::ok();
+}
+
+void klp_module_going(const void* link_map) { cleanup_library(link_map, nullptr); }
+
+std::vector<const void*> patched_libraries() {
+  std::vector<const void*> v;
+  for (Patch* patch : klp_patches())
+    for (auto& obj : patch->objs)
+      if (obj->loaded && obj->link_map && std::find(v.begin(), v.end(), obj->link_map) == v.end())
+        v.push_back(obj->link_map);
+  return v;
+}
+
+bool library_objects_waiting() {
+  for (Patch* patch : klp_patches())
+    for (auto& obj : patch->objs)
+      if (!obj->is_main && !obj->loaded) return true;
+  return false;
 }
 
 // Called by klp_enable_patch; the Status is kept for the loader's message.

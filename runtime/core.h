@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "result.h"
+#include "symbols.h"
 #include "uklp/livepatch.h"
 
 namespace uklp::rt {
@@ -45,6 +46,7 @@ struct Object {
   bool loaded = false;
   bool patched = false;
   bool dynamic = false;
+  const void* link_map = nullptr;  // the library's loader handle while loaded (not for main)
   std::vector<std::unique_ptr<Func>> funcs;
 };
 
@@ -81,6 +83,21 @@ void free_replaced_patches(Patch* patch);
 void discard_nops(Patch* patch);
 
 std::string object_display_name(const char* klp_name);
+
+// Libraries coming and going (kernel klp_module_coming / klp_module_going),
+// called by dlhook.cc from inside the dynamic linker with the klp mutex
+// held. coming: every active patch's object for `lib`, oldest patch first:
+// relocations, symbols, "applying patch" line, pre_patch, patching (the
+// library has not run yet), post_patch unless in transition; on a failure
+// what was applied is reverted and the error says why the library must not
+// load. going: the reverse for the library `link_map`, which is about to be
+// unmapped or already is: its code is not written to.
+Status klp_module_coming(const LoadedObject& lib, const void* link_map);
+void klp_module_going(const void* link_map);
+// The libraries that some active patch has a loaded object for.
+std::vector<const void*> patched_libraries();
+// True when some active patch has an object for a library not loaded.
+bool library_objects_waiting();
 
 // The detailed result of the last klp_enable_patch() (its C return value
 // only carries the errno), for the loader's error message.

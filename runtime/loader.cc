@@ -62,7 +62,23 @@ Status check_modinfo(Module* mod) {
   return Status::ok();
 }
 
-Status check_targets(Module* mod) {
+// The build-id a patch module was built against for `lib`: an error if it
+// names another build, ok if it names none.
+Status check_target_line(const Module* mod, std::string_view line, const LoadedObject* lib) {
+  size_t tab = line.find('\t');
+  if (tab == std::string_view::npos) return error(ENOEXEC, "malformed .uklp.targets line in '" + mod->path + "'");
+  std::string obj(line.substr(0, tab)), id(line.substr(tab + 1));
+  Result<LoadedObject> found = lib ? Result<LoadedObject>(*lib) : find_object(obj.c_str());
+  if (!found || !found->matches(obj.c_str())) return Status::ok();  // not loaded: checked when it loads
+  if (found->build_id != id)
+    return error(ENOEXEC, "patch module '" + mod->name + "' was built for " + obj + " with build-id " + id +
+                              ", but the process runs build-id " +
+                              (found->build_id.empty() ? std::string("(none)") : found->build_id));
+  return Status::ok();
+}
+
+// Every line of .uklp.targets (one loaded object, or all when lib is null).
+Status check_targets(const Module* mod, const LoadedObject* lib = nullptr) {
   const elf::Section* s = mod->elf->section(klp::kTargetsSection);
   if (!s)
     return error(ENOEXEC, "patch module '" + mod->path +
@@ -74,21 +90,13 @@ Status check_targets(Module* mod) {
     size_t nl = all.find('\n');
     std::string_view line = all.substr(0, nl);
     all = nl == std::string_view::npos ? std::string_view() : all.substr(nl + 1);
-    size_t tab = line.find('\t');
-    if (tab == std::string_view::npos) return error(ENOEXEC, "malformed .uklp.targets line in '" + mod->path + "'");
-    std::string obj(line.substr(0, tab)), id(line.substr(tab + 1));
-    auto lo = find_object(obj.c_str());
-    if (!lo) continue;  // not loaded: checked when it loads
-    if (lo->build_id != id)
-      return error(ENOEXEC, "patch module '" + mod->name + "' was built for " + obj + " with build-id " + id +
-                                ", but the process runs build-id " +
-                                (lo->build_id.empty() ? std::string("(none)") : lo->build_id));
+    UKLP_TRY(check_target_line(mod, line, lib));
   }
   return Status::ok();
 }
 
 Result<uint64_t> resolve_klp_sym(const Module* mod, const elf::Section& symtab, unsigned index,
-                                 const std::string& section_object) {
+                                 const std::string& section_object, const LoadedObject& lo) {
   UKLP_ASSIGN_OR_RETURN(elf::Symbol sym, mod->elf->symbol(symtab, index));
   if (sym.sym.st_shndx != klp::SHN_LIVEPATCH)
     return error(EINVAL, "symbol '" + std::string(sym.name) + "' is not marked as a livepatch symbol");
@@ -96,7 +104,6 @@ Result<uint64_t> resolve_klp_sym(const Module* mod, const elf::Section& symtab, 
   if (ks.object != section_object)
     return error(EINVAL, "symbol '" + std::string(sym.name) + "' of object '" + ks.object +
                              "' in a relocation section of object '" + section_object + "'");
-  UKLP_ASSIGN_OR_RETURN(LoadedObject lo, find_object(ks.object.c_str()));
   auto info = lookup_symbol(lo, ks.name, ks.sympos);
   if (!info) {
     klp_log(Level::err, "%s", info.status().message().c_str());
@@ -105,14 +112,25 @@ Result<uint64_t> resolve_klp_sym(const Module* mod, const elf::Section& symtab, 
   return uint64_t(info->address);
 }
 
-// Resolves the klp relocations of every loaded object (kernel: the
-// vmlinux ones at module load, a module's at klp_init_object_loaded).
-Result<std::vector<KlpWrite>> resolve_klp_relocs(const Module* mod) {
-  std::vector<KlpWrite> writes;
+// Calls fn(section, object name) for each klp relocation section.
+template <typename Fn>
+Status for_each_klp_rela_section(const Module* mod, Fn fn) {
   for (const elf::Section& s : mod->elf->sections()) {
     if (!(s.hdr.sh_flags & klp::SHF_RELA_LIVEPATCH)) continue;
     UKLP_ASSIGN_OR_RETURN(klp::RelaSectionName rn, klp::parse_rela_section_name(s.name));
-    if (!find_object(rn.object.c_str())) continue;  // applied when the library loads (issue 4)
+    UKLP_TRY(fn(s, rn.object));
+  }
+  return Status::ok();
+}
+
+// Resolves the klp relocations of every loaded object (kernel: the
+// vmlinux ones at module load, a module's at klp_init_object_loaded), or
+// only those of `only`, a library being loaded.
+Result<std::vector<KlpWrite>> resolve_klp_relocs(const Module* mod, const LoadedObject* only = nullptr) {
+  std::vector<KlpWrite> writes;
+  UKLP_TRY(for_each_klp_rela_section(mod, [&](const elf::Section& s, const std::string& object) -> Status {
+    Result<LoadedObject> lo = only ? Result<LoadedObject>(*only) : find_object(object.c_str());
+    if (!lo || !lo->matches(object.c_str())) return Status::ok();  // applied when the library loads
     const elf::Section* symtab = mod->elf->section_by_index(s.hdr.sh_link);
     if (!symtab || symtab->hdr.sh_type != SHT_SYMTAB)
       return error(EINVAL, "relocation section '" + std::string(s.name) + "' has no symbol table");
@@ -121,10 +139,11 @@ Result<std::vector<KlpWrite>> resolve_klp_relocs(const Module* mod) {
       if (ELF64_R_TYPE(r.r_info) != R_X86_64_64)
         return error(EINVAL, "unsupported relocation type " + std::to_string(ELF64_R_TYPE(r.r_info)) + " in '" +
                                  std::string(s.name) + "'");
-      UKLP_ASSIGN_OR_RETURN(uint64_t value, resolve_klp_sym(mod, *symtab, ELF64_R_SYM(r.r_info), rn.object));
+      UKLP_ASSIGN_OR_RETURN(uint64_t value, resolve_klp_sym(mod, *symtab, ELF64_R_SYM(r.r_info), object, *lo));
       writes.push_back({r.r_offset, value + uint64_t(r.r_addend)});
     }
-  }
+    return Status::ok();
+  }));
   return writes;
 }
 
@@ -140,19 +159,40 @@ Status check_write_targets(const Module* mod, const std::vector<KlpWrite>& write
   return Status::ok();
 }
 
+// The dynamic linker's lock comes before the klp mutex (dlhook.h): the
+// caller's hold on the mutex (exactly one, taken by the control thread for
+// the request) is released around every dlopen, dlclose and dlsym.
+template <typename Fn>
+void without_klp_mutex(Fn fn) {
+  klp_mutex().unlock();
+  fn();
+  klp_mutex().lock();
+}
+
 Status open_module(Module* mod, int fd) {
   mod->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (mod->fd < 0) return error(errno, "cannot keep the descriptor of '" + mod->path + "'");
   std::string path = "/proc/self/fd/" + std::to_string(mod->fd);
-  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  void* h = nullptr;
+  std::string dl_error;
+  link_map* lm = nullptr;
+  without_klp_mutex([&] {
+    h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = dlerror();
+      dl_error = e ? e : "dlopen failed";
+      return;
+    }
+    dlinfo(h, RTLD_DI_LINKMAP, &lm);
+    mod->this_module = static_cast<struct module*>(dlsym(h, "__this_module"));
+    if (auto* p = static_cast<void (**)()>(dlsym(h, "uklp_module_exit"))) mod->exit_fn = *p;
+    if (auto* p = static_cast<int (**)()>(dlsym(h, "uklp_module_init"))) mod->init_fn = *p;
+  });
   if (!h) {
-    const char* e = dlerror();
     close(mod->fd);
     mod->fd = -1;
-    return error(ENOEXEC, "cannot load '" + mod->path + "': " + (e ? e : "dlopen failed"));
+    return error(ENOEXEC, "cannot load '" + mod->path + "': " + dl_error);
   }
-  link_map* lm = nullptr;
-  dlinfo(h, RTLD_DI_LINKMAP, &lm);
   mod->handle = h;
   mod->bias = lm ? lm->l_addr : 0;
   hide_object(mod->bias + mod->elf->program_headers().front().p_vaddr);
@@ -168,10 +208,8 @@ Status apply_klp_relocs(Module* mod, const std::vector<KlpWrite>& writes) {
 }
 
 Status find_entry_points(Module* mod) {
-  mod->this_module = static_cast<struct module*>(dlsym(mod->handle, "__this_module"));
   if (!mod->this_module) return error(ENOEXEC, "patch module '" + mod->path + "' has no __this_module (include <uklp/livepatch.h>)");
   snprintf(mod->this_module->name, sizeof mod->this_module->name, "%s", mod->name.c_str());
-  if (auto* p = static_cast<void (**)()>(dlsym(mod->handle, "uklp_module_exit"))) mod->exit_fn = *p;
   const elf::Section* ps = mod->elf->section("uklp_param");
   if (ps) {
     size_t n = ps->hdr.sh_size / sizeof(uklp_param_desc);
@@ -201,10 +239,9 @@ Status set_params(Module* mod, const std::vector<std::string>& kvs) {
 }
 
 Status run_init(Module* mod) {
-  auto* init = static_cast<int (**)()>(dlsym(mod->handle, "uklp_module_init"));
-  if (!init || !*init) return Status::ok();  // a module without init loads and does nothing
+  if (!mod->init_fn) return Status::ok();  // a module without init loads and does nothing
   g_loading = mod;
-  int ret = (*init)();
+  int ret = mod->init_fn();
   g_loading = nullptr;
   if (ret == 0) return Status::ok();
   Status s = last_enable_status();
@@ -225,7 +262,7 @@ std::pair<uintptr_t, uintptr_t> module_range(const Module* mod) {
 void close_module(Module* mod) {
   if (mod->handle) {
     unhide_object(mod->bias + mod->elf->program_headers().front().p_vaddr);
-    dlclose(mod->handle);
+    without_klp_mutex([&] { dlclose(mod->handle); });
     mod->handle = nullptr;
   }
   if (mod->fd >= 0) close(mod->fd);
@@ -241,7 +278,15 @@ Status load_steps(Module* mod, const LoadRequest& req) {
   UKLP_ASSIGN_OR_RETURN(auto writes, resolve_klp_relocs(mod));
   UKLP_TRY(check_write_targets(mod, writes));
   UKLP_TRY(open_module(mod, req.fd));
-  Status s = apply_klp_relocs(mod, writes);
+  // Libraries may have come or gone while the mutex was released.
+  Status s = check_targets(mod);
+  if (s) {
+    auto again = resolve_klp_relocs(mod);
+    if (again) writes = std::move(*again);
+    s = again.status();
+  }
+  if (s) s = check_write_targets(mod, writes);
+  if (s) s = apply_klp_relocs(mod, writes);
   if (s) s = find_entry_points(mod);
   if (s) s = set_params(mod, req.params);
   if (s) s = run_init(mod);
@@ -250,6 +295,30 @@ Status load_steps(Module* mod, const LoadRequest& req) {
 }
 
 }  // namespace
+
+Status check_object_target(const Module* mod, const LoadedObject& lib) { return check_targets(mod, &lib); }
+
+Status apply_object_relocs(Module* mod, const LoadedObject& lib) {
+  UKLP_ASSIGN_OR_RETURN(auto writes, resolve_klp_relocs(mod, &lib));
+  UKLP_TRY(check_write_targets(mod, writes));
+  return apply_klp_relocs(mod, writes);
+}
+
+// klp_clear_object_relocs: the slots are zeroed, so that a stale use
+// faults rather than runs whatever is mapped there next.
+void clear_object_relocs(Module* mod, const std::string& object) {
+  std::vector<KlpWrite> writes;
+  Status s = for_each_klp_rela_section(mod, [&](const elf::Section& sec, const std::string& name) -> Status {
+    if (name != object) return Status::ok();
+    UKLP_ASSIGN_OR_RETURN(auto relas, mod->elf->relocations(sec));
+    for (const Elf64_Rela& r : relas) writes.push_back({r.r_offset, 0});
+    return Status::ok();
+  });
+  if (s) s = check_write_targets(mod, writes);
+  if (s) s = apply_klp_relocs(mod, writes);
+  if (!s) klp_log(Level::warning, "cannot clear the relocations of '%s' for '%s': %s", mod->name.c_str(),
+                  object.c_str(), s.describe().c_str());
+}
 
 std::vector<std::unique_ptr<Module>>& modules() {
   static auto* v = new std::vector<std::unique_ptr<Module>>();

@@ -10,6 +10,7 @@
 #include "core.h"
 #include "elf_file.h"
 #include "result.h"
+#include "symbols.h"
 
 namespace uklp::rt {
 
@@ -35,6 +36,7 @@ struct Module {
   std::unique_ptr<elf::ElfFile> elf;
   Patch* patch = nullptr;  // its patch while active (enabled or in transition)
   bool forced = false;
+  int (*init_fn)() = nullptr;
   void (*exit_fn)() = nullptr;
 };
 
@@ -51,6 +53,13 @@ Module* module_of(const struct module* m);
 
 Status load_module(const LoadRequest& req);
 Status unload_module(const std::string& name);
+
+// For a library being loaded (klp_module_coming): the target build-id
+// check, and the module's klp relocations for that library; clearing them
+// when it goes.
+Status check_object_target(const Module* mod, const LoadedObject& lib);
+Status apply_object_relocs(Module* mod, const LoadedObject& lib);
+void clear_object_relocs(Module* mod, const std::string& object);
 
 // st_size of the patch module's symbol at `addr` (kallsyms of the module).
 Result<uint64_t> module_symbol_size(const Module* mod, uintptr_t addr);

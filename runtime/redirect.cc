@@ -8,7 +8,9 @@
 // Retargeting is one release store to the slot. Disarming (the last func
 // popped) points the slot at the original body, then puts the entry NOPs
 // back with the same protocol. The pad keeps its jump, so a late int3 trap
-// still lands on a valid path. Site records are never freed.
+// still lands on a valid path. Site records live as long as their object:
+// a library being unmapped takes its sites along (forget_object), without
+// a write to its code; slots are never freed.
 #include "redirect.h"
 
 #include <sys/mman.h>
@@ -142,11 +144,14 @@ Status switch_entry(Site* site, std::array<uint8_t, 2> to, bool evict_second_nop
   return Status::ok();
 }
 
-Status arm(Site* site) {
+Status arm(Site* site, bool fresh) {
   x86::Writer w(site->pad.nops);
   if (!w.put_jmp_rel8(site->pad.pad)) return error(EINVAL, "pad out of reach");
   std::array<uint8_t, 2> jmp{w.bytes()[0], w.bytes()[1]};
-  UKLP_TRY(switch_entry(site, jmp, site->pad.kind == x86::EntryKind::gcc_nop_nop));
+  if (fresh)
+    UKLP_TRY(text_poke(site->pad.nops, jmp));
+  else
+    UKLP_TRY(switch_entry(site, jmp, site->pad.kind == x86::EntryKind::gcc_nop_nop));
   site->armed = true;
   return Status::ok();
 }
@@ -242,7 +247,7 @@ std::vector<std::pair<uintptr_t, uintptr_t>> stub_pages() {
   return v;
 }
 
-Status site_push_func(Func* func, const std::string& object_name) {
+Status site_push_func(Func* func, const std::string& object_name, bool fresh) {
   auto it = sites().find(func->old_addr);
   Site* site = nullptr;
   if (it != sites().end()) {
@@ -260,7 +265,7 @@ Status site_push_func(Func* func, const std::string& object_name) {
     return updated;
   }
   if (!site->armed) {
-    Status s = arm(site);
+    Status s = arm(site, fresh);
     if (!s) {
       site->stack.pop_back();
       func->site = nullptr;
@@ -290,9 +295,9 @@ void site_pop_func(Func* func) {
   }
 }
 
-Status patch_object(Object* obj) {
+Status patch_object(Object* obj, bool fresh) {
   for (auto& func : obj->funcs) {
-    Status s = site_push_func(func.get(), obj->name);
+    Status s = site_push_func(func.get(), obj->name, fresh);
     if (!s) {
       unpatch_object(obj);
       return s;
@@ -300,6 +305,24 @@ Status patch_object(Object* obj) {
   }
   obj->patched = true;
   return Status::ok();
+}
+
+void forget_object(Object* obj) {
+  for (auto& func : obj->funcs) {
+    Site* site = func->site;
+    if (!func->patched || !site) continue;
+    std::erase(site->stack, func.get());
+    func->patched = false;
+    func->site = nullptr;
+    if (site->stack.empty()) {
+      // The slot stays: the pad jumps through it until the library is unmapped.
+      sites().erase(site->entry);
+      delete site;
+    } else {
+      site_update_or_log(site);
+    }
+  }
+  obj->patched = false;
 }
 
 void unpatch_object(Object* obj, bool nops_only) {

@@ -37,13 +37,18 @@ class Site {
 };
 
 // The klp_patch_func / klp_unpatch_func of patch.c.
-Status site_push_func(Func* func, const std::string& object_name);
+Status site_push_func(Func* func, const std::string& object_name, bool fresh = false);
 void site_pop_func(Func* func);
 // klp_patch_object / klp_unpatch_object: all of an object's funcs, or none.
 // With nops_only, only the nop funcs leave their stacks (klp_discard_nops);
 // a dynamic object is then no longer patched.
-Status patch_object(Object* obj);
+// `fresh`: the object's code has never run (a library being loaded), so
+// its entries are written directly, without the int3 protocol.
+Status patch_object(Object* obj, bool fresh = false);
 void unpatch_object(Object* obj, bool nops_only = false);
+// The funcs of an object whose library is being unmapped leave their
+// stacks without a write to its code; a site left empty is forgotten.
+void forget_object(Object* obj);
 // Recomputes a site's slot from its func stack and the transition epoch
 // (task.h): the top func, or a transition stub. Fails only when a stub
 // cannot be allocated.

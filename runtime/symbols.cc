@@ -519,7 +519,7 @@ void index_by_address(ObjectTable& t) {
 }
 
 // The pads listed by __patchable_function_entries, read from memory where
-// the dynamic linker has relocated them (R_X86_64_RELATIVE in a PIC object).
+// the dynamic linker relocates them (R_X86_64_RELATIVE in a PIC object).
 std::vector<uintptr_t> read_pads(const elf::ElfFile& object_file, const ObjectRecord& r) {
   std::vector<uintptr_t> pads;
   for (const auto& s : object_file.sections()) {
@@ -529,6 +529,10 @@ std::vector<uintptr_t> read_pads(const elf::ElfFile& object_file, const ObjectRe
     size_t old = pads.size();
     pads.resize(old + s.hdr.sh_size / sizeof(uintptr_t));
     std::memcpy(pads.data() + old, reinterpret_cast<const void*>(addr), s.hdr.sh_size);
+    // A library that is being loaded (dlhook.h) is not relocated yet: its
+    // entries still hold link-time addresses.
+    for (size_t i = old; i < pads.size(); ++i)
+      if (r.obj.bias && !r.contains(pads[i]) && r.contains(pads[i] + r.obj.bias)) pads[i] += r.obj.bias;
   }
   std::sort(pads.begin(), pads.end());
   pads.erase(std::unique(pads.begin(), pads.end()), pads.end());

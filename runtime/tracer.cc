@@ -32,7 +32,6 @@ namespace uklp::rt {
 namespace {
 
 constexpr size_t kTracerStack = 256 * 1024;
-constexpr long kStopWaitNs = kStopWaitMs * 1'000'000;  // a thread that does not stop by then is skipped
 constexpr size_t kSignalFrameSearch = 64 * 1024;
 
 struct Control {
@@ -75,13 +74,13 @@ void futex_wait(std::atomic<int>* word, int value) {
 
 void futex_wake(std::atomic<int>* word) { sys(SYS_futex, long(word), FUTEX_WAKE, 1); }
 
-// Waits for `tid` to report a stop, at most kStopWaitNs. Each ptrace stop
+// Waits for `tid` to report a stop, at most `wait_ms`. Each ptrace stop
 // sends the tracer SIGCHLD (blocked here, so it stays pending): sleeping in
 // rt_sigtimedwait() until it arrives wakes the tracer right at the stop,
 // with no yield or timed sleep that would cost it a time slice on a busy
 // machine.
-long wait_stop(pid_t tid, int* status) {
-  long deadline = now_ns() + kStopWaitNs;
+long wait_stop(pid_t tid, int* status, long wait_ms) {
+  long deadline = now_ns() + wait_ms * 1'000'000;
   const uint64_t sigchld = uint64_t(1) << (SIGCHLD - 1);
   for (;;) {
     long r = sys(SYS_wait4, tid, long(status), WNOHANG | __WALL, 0);
@@ -233,7 +232,7 @@ void check_thread(const Control& c, ThreadCheck& t) {
     return;
   }
   int status = 0;
-  r = wait_stop(t.tid, &status);
+  r = wait_stop(t.tid, &status, c.job->stop_wait_ms);
   if (r <= 0) {  // left seized: the kernel detaches it when the tracer exits
     t.verdict = r == 0 ? ThreadVerdict::no_stop : ThreadVerdict::gone;
     return;

@@ -52,7 +52,8 @@ struct CodeRange {
   int id = 0;
 };
 
-// How long the tracer waits for one thread to stop before it moves on.
+// How long the tracer waits for one thread to stop before it moves on
+// (transitions: a thread that is not stopped now is tried again later).
 inline constexpr long kStopWaitMs = 20;
 
 enum class ThreadVerdict : int32_t {
@@ -99,6 +100,7 @@ struct TracerJob {
   TracerMode mode = TracerMode::scan;
   TaskEpoch epoch;                    // transition: the current epoch
   std::span<const uintptr_t> evict;   // evict: one-byte NOPs no thread may stop at
+  long stop_wait_ms = kStopWaitMs;    // how long to wait for each thread to stop
 };
 
 // Checks every thread in `threads` (none may be the calling thread).

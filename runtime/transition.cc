@@ -139,7 +139,8 @@ bool known_switched(pid_t tid, const TaskEpoch& e) {
   return it != word_addrs().end() && read_word(it->second, &word) && task_state_of(word, e) == e.target;
 }
 
-std::string blocking_reason(const ThreadCheck& t, const std::vector<const Func*>& funcs) {
+std::string blocking_reason(const ThreadCheck& t, const std::vector<const Func*>& funcs,
+                            long stop_wait_ms = kStopWaitMs) {
   char b[160];
   switch (t.verdict) {
     case ThreadVerdict::blocked:
@@ -151,7 +152,7 @@ std::string blocking_reason(const ThreadCheck& t, const std::vector<const Func*>
     case ThreadVerdict::not_traceable:
       return std::string("cannot be stopped for a stack check (ptrace: ") + strerror(t.err) + ")";
     case ThreadVerdict::no_stop:
-      return "is running (did not stop within " + std::to_string(kStopWaitMs) + " ms)";
+      return "is running (did not stop within " + std::to_string(stop_wait_ms) + " ms)";
     default:
       return thread_verdict_name(t.verdict);
   }
@@ -394,6 +395,10 @@ int thread_patch_state(pid_t tid) {
   return e.initial;
 }
 
+// Unloading is not in a hurry: a thread the scheduler keeps off the CPU
+// for a while on a busy machine still gets checked.
+constexpr long kScanStopWaitMs = 250;
+
 Status wait_code_unused(uintptr_t start, uintptr_t end, const std::string& what) {
   std::vector<CodeRange> ranges{{start, end, 0}};
   for (auto [s, e] : stub_pages()) ranges.push_back({s, e, 1});
@@ -405,14 +410,15 @@ Status wait_code_unused(uintptr_t start, uintptr_t end, const std::string& what)
     UKLP_TRY(table.build());
     std::vector<ThreadCheck> checks;
     for (pid_t tid : other_threads()) checks.emplace_back(tid);
-    UKLP_TRY(run_tracer({&table, ranges, TracerMode::scan, {}, {}}, checks));
+    TracerJob job{&table, ranges, TracerMode::scan, {}, {}, kScanStopWaitMs};
+    UKLP_TRY(run_tracer(job, checks));
     last.clear();
     for (const ThreadCheck& t : checks) {
       if (t.verdict == ThreadVerdict::clean || t.verdict == ThreadVerdict::gone) continue;
       std::vector<const Func*> none;
       last = "thread " + std::to_string(t.tid) + " (" + thread_name(t.tid) + ") " +
              (t.verdict == ThreadVerdict::blocked ? std::string("is running code of ") + what
-                                                  : blocking_reason(t, none));
+                                                  : blocking_reason(t, none, kScanStopWaitMs));
       break;
     }
     if (last.empty()) return Status::ok();

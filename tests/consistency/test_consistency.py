@@ -85,6 +85,27 @@ class Consistency(unittest.TestCase):
         uklp("unload", self.t.pid, "livepatch_sleepy", check=True)
         self.assertEqual(self.t.int("probe"), 1)
 
+    def test_atomic_replace_waits_for_a_thread_in_the_replaced_patch(self):
+        self.load("sleepy")
+        sleeper = self.t.int("enter_sleepy")  # asleep in livepatch-sleepy's sleepy()
+        self.load("sweep", "--no-wait")       # replaces it: sleepy() goes back to the original
+        self.assertEqual(self.t.int("probe"), 3)
+        time.sleep(0.3)
+        self.assertEqual(self.attr("livepatch/livepatch_sweep/transition"), "1")
+        self.assertEqual(self.patch_state(sleeper), 0)
+        self.assertIn("is sleeping on function sleepy", uklp("status", self.t.pid, check=True).out)
+        self.assertEqual(self.t.int("release_sleepy"), 2, "the sleeper finished the replaced patch's sleepy()")
+        self.wait_transition_done("livepatch_sweep")
+        self.t.int("enter_sleepy")
+        self.assertEqual(self.t.int("release_sleepy"), 1, "the nop sent sleepy() back to the original")
+        self.assertEqual(self.t.int("probe"), 3)
+        # The replaced patch is gone: its module unloads without a disable.
+        self.assertNotEqual(self.sys("livepatch/livepatch_sleepy/enabled", check=False).code, 0)
+        uklp("unload", self.t.pid, "livepatch_sleepy", check=True)
+        log = self.t.transcript()
+        self.assertIn("livepatch: 'livepatch_sweep': patching complete", log)
+        self.assertNotIn("livepatch: 'livepatch_sleepy': initializing unpatching transition", log)
+
     def test_thread_created_during_a_transition_inherits_its_creator_state(self):
         self.stuck_sleepy_transition()
         self.assertEqual(self.t.int("probe"), 2)

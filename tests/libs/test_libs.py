@@ -1,0 +1,168 @@
+"""test_libs.py: patches for libraries that the program loads after the
+patch and unloads while patched (the kernel's klp_module_coming and
+klp_module_going, issue 4). The target dlopen()s and dlclose()s liblate.so
+on command; liblate's constructor and destructor, and the patch's
+callbacks, append to one file ($LATE_LOG), which shows the order of events
+across the library and the patch."""
+import os
+import re
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+from uklp_e2e import Target, uklp  # noqa: E402
+
+DIR = os.environ["LIBS_DIR"]
+TARGET = os.path.join(DIR, "libs_target")
+LIB = os.path.join(DIR, "lib", "liblate.so")
+OTHER_LIB = os.path.join(DIR, "other", "liblate.so")
+DEP = os.path.join(DIR, "lib", "libdep.so")
+PATCH = os.path.join(DIR, "patches", "livepatch-late.so")
+ORIGINAL, PATCHED = 7, 1041
+ATTR = "livepatch/livepatch_late/liblate.so/patched"
+
+
+class Libs(unittest.TestCase):
+    def setUp(self):
+        fd, self.log_path = tempfile.mkstemp(prefix="uklp-late-")
+        os.close(fd)
+        self.t = Target(TARGET, env={"LATE_LOG": self.log_path})
+
+    def tearDown(self):
+        self.t.stop()
+        os.unlink(self.log_path)
+
+    def events(self):
+        with open(self.log_path) as f:
+            return [l.strip() for l in f if l.strip()]
+
+    def clear_events(self):
+        open(self.log_path, "w").close()
+
+    def load(self, *params):
+        uklp("load", self.t.pid, PATCH, *params, check=True)
+
+    def patched_attr(self):
+        return uklp("sys", self.t.pid, ATTR, check=True).out.strip()
+
+    def mapped(self, path):
+        real = os.path.realpath(path)
+        with open(f"/proc/{self.t.pid}/maps") as f:
+            return any(l.split()[-1] == real for l in f if len(l.split()) >= 6)
+
+    def runtime_lines(self, word):
+        return [l for l in self.t.transcript() if word in l]
+
+    def test_loaded_after_the_patch_is_patched_before_its_constructor(self):
+        self.load()
+        self.assertEqual(self.patched_attr(), "0")  # not loaded yet
+        self.assertEqual(self.events(), [])         # no callback for an object not loaded
+        self.assertEqual(self.t.call("open " + LIB), "ok")
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.assertEqual(self.patched_attr(), "1")
+        self.assertEqual(self.events(), [
+            "pre_patch liblate.so",
+            "post_patch liblate.so",
+            f"constructor saw {PATCHED}",
+        ])
+        self.assertEqual(self.runtime_lines("liblate"), [
+            "livepatch: applying patch 'livepatch_late' to loading module 'liblate.so'",
+            "livepatch_late: pre_patch: liblate.so",
+            "livepatch_late: post_patch: liblate.so",
+        ])
+
+    def test_unloaded_while_patched_reverts_after_its_destructors(self):
+        self.load()
+        self.assertEqual(self.t.call("open " + LIB), "ok")
+        self.clear_events()
+        self.assertEqual(self.t.int("close"), 0)
+        self.assertFalse(self.mapped(LIB))
+        self.assertEqual(self.events(), [
+            f"destructor saw {PATCHED}",
+            "pre_unpatch liblate.so",
+            "post_unpatch liblate.so",
+        ])
+        self.assertEqual(self.runtime_lines("liblate")[-3:], [
+            "livepatch_late: pre_unpatch: liblate.so",
+            "livepatch: reverting patch 'livepatch_late' on unloading module 'liblate.so'",
+            "livepatch_late: post_unpatch: liblate.so",
+        ])
+        self.assertEqual(self.patched_attr(), "0")
+        # And again: every load of the library is patched.
+        self.assertEqual(self.t.call("open " + LIB), "ok")
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.assertEqual(self.patched_attr(), "1")
+        uklp("disable", self.t.pid, "livepatch_late", check=True)
+        self.assertEqual(self.t.int("call"), ORIGINAL)
+        uklp("unload", self.t.pid, "livepatch_late", check=True)
+        self.assertEqual(self.t.int("call"), ORIGINAL)
+        self.assertEqual(self.t.int("close"), 0)
+
+    def test_loaded_before_the_patch_then_unloaded(self):
+        self.assertEqual(self.t.call("open " + LIB), "ok")
+        self.assertEqual(self.t.int("call"), ORIGINAL)
+        self.load()
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.clear_events()
+        self.assertEqual(self.t.int("close"), 0)
+        self.assertEqual(self.events(), [
+            f"destructor saw {PATCHED}",
+            "pre_unpatch liblate.so",
+            "post_unpatch liblate.so",
+        ])
+        self.assertEqual(self.patched_attr(), "0")
+
+    def test_failing_pre_patch_fails_the_dlopen_before_any_library_code(self):
+        self.load("fail_pre_patch=1")
+        res = self.t.call("open " + LIB)
+        self.assertRegex(res, r"liblate\.so: uklp: livepatch 'livepatch_late' refused to load this library: "
+                              r"pre-patch callback failed for object 'liblate.so': No such device")
+        self.assertEqual(self.events(), ["pre_patch liblate.so"])  # no constructor ran
+        self.assertFalse(self.mapped(LIB))
+        self.assertEqual(self.patched_attr(), "0")
+        self.assertIn("livepatch: patch 'livepatch_late' failed for module 'liblate.so', "
+                      "refusing to load module 'liblate.so'", self.t.transcript())
+        # The program goes on; once the callback stops failing, the library loads patched.
+        uklp("sys", self.t.pid, "module/livepatch_late/parameters/fail_pre_patch", "0", check=True)
+        self.assertEqual(self.t.call("open " + LIB), "ok")
+        self.assertEqual(self.t.int("call"), PATCHED)
+
+    def test_other_build_of_the_library_is_refused(self):
+        self.load()
+        res = self.t.call("open " + OTHER_LIB)
+        self.assertRegex(res, r"built for liblate\.so with build-id [0-9a-f]+, but the process runs build-id")
+        self.assertFalse(self.mapped(OTHER_LIB))
+        self.assertEqual(self.events(), [])  # refused before pre_patch and before its constructor
+
+    def test_dependency_of_a_dlopened_library(self):
+        self.load()
+        self.assertEqual(self.t.call("open " + DEP), "ok")
+        self.assertEqual(self.t.int("call"), PATCHED)  # dlsym in libdep's scope finds liblate's
+        self.assertEqual(self.patched_attr(), "1")
+        self.assertEqual(self.t.int("close"), 0)
+        self.assertFalse(self.mapped(LIB))
+        self.assertEqual(self.patched_attr(), "0")
+
+    def test_dlopen_keeps_its_semantics(self):
+        self.load()
+        # By name, through the program's own DT_RUNPATH.
+        self.assertEqual(self.t.call("open liblate.so lazy"), "ok")
+        self.assertEqual(self.t.call("default"), "none")  # RTLD_LOCAL by default
+        self.assertEqual(self.t.int("call"), PATCHED)
+        # By relative path, and RTLD_GLOBAL.
+        self.assertEqual(self.t.int("chdir " + os.path.dirname(LIB)), 0)
+        self.assertEqual(self.t.call("open ./liblate.so now global"), "ok")
+        self.assertEqual(self.t.int("default"), PATCHED)
+        self.assertEqual(self.t.int("close"), 0)
+        self.assertEqual(self.t.int("close"), 0)
+        # glibc keeps it: the program's dlsym(RTLD_DEFAULT) made the main
+        # program depend on it. Not unloaded, so not reverted either.
+        self.assertTrue(self.mapped(LIB))
+        self.assertEqual(self.t.int("default"), PATCHED)
+        self.assertEqual(self.patched_attr(), "1")
+        self.assertNotIn("reverting", " ".join(self.t.transcript()))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
