@@ -1,9 +1,11 @@
 /*
  * callback_info.h: the callback logging of the kernel selftests' callback
- * and state test modules: "<callback>: main" for the main program (the
- * kernel's "vmlinux"), "<callback>: <library> -> <module state>" for a
- * library, with the state the target's loader keeps for it (the kernel
- * reads obj->mod->state; uklp's klp_object has no module state). With
+ * and state test modules. As in the kernel, an object with obj->mod set is
+ * a loaded library (the kernel's module), one without is the main program
+ * (the kernel's vmlinux): "<callback>: main", or "<callback>: <library> ->
+ * <module state>". uklp's obj->mod is the library's link_map, which has
+ * neither the kernel's mod->name nor mod->state: the name is obj->name,
+ * and the state the one the target's loader keeps for the library. With
  * LOGGING_CALLBACKS defined, also the four callbacks that only log.
  */
 #ifndef CALLBACK_INFO_H
@@ -22,7 +24,7 @@ static const char *const module_state[] = {
 
 static void callback_info(const char *callback, struct klp_object *obj)
 {
-	if (obj->name)
+	if (obj->mod)
 		pr_info("%s: %s -> %s\n", callback, obj->name,
 			module_state[klp_test_module_state(obj->name)]);
 	else
