@@ -22,9 +22,12 @@
  *   cmdline-proc: stopped after N reads
  *
  * Threads: the main thread waits for the signals; a "proc" thread serves
- * the FIFO. A FIFO has no per-open file position, so after each answer the
- * server waits (10 ms polls) until that reader has closed its end before it
- * answers the next open; otherwise a slow reader could read two answers.
+ * the FIFO. A FIFO has no per-open file position: a reader still reading
+ * one answer would also get the next one written to the same FIFO. So as
+ * soon as a reader has opened it, the server renames a new FIFO over the
+ * path: the next reader opens the new one, and the answer goes to this
+ * reader alone. (Readers that open at the very same moment share one
+ * answer.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "seq_file.h"
@@ -70,12 +72,17 @@ void seq_puts(struct seq_file *m, const char *s)
 
 static char saved_command_line[4096];
 
-/*
- * What `cat /proc/cmdline` prints. Reached only through the proc entry's
- * show pointer; noinline keeps it a function of its own at every
- * optimization level, as a function to be patched must be.
- */
-__attribute__((noinline)) static int cmdline_proc_show(struct seq_file *m, void *v)
+/* A function of its own, under its own name, as a function to be patched
+ * must be: GCC's -flive-patching=inline-clone still inlines and clones. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define noinline __attribute__((noinline, noclone))
+#else
+#define noinline __attribute__((noinline))
+#endif
+
+/* What `cat /proc/cmdline` prints, reached through the proc entry's show
+ * pointer. */
+static noinline int cmdline_proc_show(struct seq_file *m, void *v)
 {
 	(void)v;
 	seq_puts(m, saved_command_line);
@@ -100,18 +107,28 @@ static void save_command_line(int argc, char **argv)
 					"%s%s", i ? " " : "", argv[i]);
 }
 
+/* A new FIFO at the entry's path, renamed over the old one (if any), so
+ * that the path never goes missing for a reader. */
+static int proc_new_fifo(const struct proc_entry *e)
+{
+	char tmp[PATH_MAX + 16];
+
+	snprintf(tmp, sizeof(tmp), "%s.new", e->path);
+	unlink(tmp);
+	if (mkfifo(tmp, 0644) < 0 || rename(tmp, e->path) < 0) {
+		fprintf(stderr, "cmdline-proc: cannot make %s: %s\n", e->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* proc_create_single(): the entry DIR/NAME, shown by show. */
 static int proc_create_single(struct proc_entry *e, const char *dir, const char *name,
 			      int (*show)(struct seq_file *, void *))
 {
 	snprintf(e->path, sizeof(e->path), "%s/%s", dir, name);
 	e->show = show;
-	unlink(e->path);
-	if (mkfifo(e->path, 0644) < 0) {
-		fprintf(stderr, "cmdline-proc: cannot make %s: %s\n", e->path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return proc_new_fifo(e);
 }
 
 static void write_all(int fd, const char *p, size_t n)
@@ -128,22 +145,6 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
-/* Waits until no reader has the FIFO open (a non-blocking open for
- * writing fails with ENXIO then). */
-static void wait_reader_gone(const char *path)
-{
-	const struct timespec poll_interval = { 0, 10 * 1000 * 1000 };
-
-	for (;;) {
-		int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-
-		if (fd < 0)
-			return;
-		close(fd);
-		nanosleep(&poll_interval, NULL);
-	}
-}
-
 /* One read of the entry: the show function's output, then end of file. */
 static void proc_serve_one(struct proc_entry *e)
 {
@@ -152,11 +153,12 @@ static void proc_serve_one(struct proc_entry *e)
 
 	if (fd < 0)
 		return;
+	if (proc_new_fifo(e) < 0) /* the next reader opens another FIFO */
+		exit(1);
 	e->show(&m, NULL);
 	write_all(fd, m.buf, m.count);
 	close(fd);
 	atomic_fetch_add(&reads, 1);
-	wait_reader_gone(e->path);
 }
 
 static void *proc_thread(void *arg)

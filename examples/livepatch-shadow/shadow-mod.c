@@ -73,7 +73,14 @@
 
 #include "shadow-mod.h"
 
+/* The kernel's noinline; and no clones, which GCC's
+ * -flive-patching=inline-clone still makes (dummy_alloc.constprop.0 would
+ * be a symbol the patches do not name). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define noinline __attribute__((noinline, noclone))
+#else
 #define noinline __attribute__((noinline))
+#endif
 #define pr_info(...) printf(__VA_ARGS__)
 
 /* ---- the kernel interfaces of shadow-mod.h ---- */
