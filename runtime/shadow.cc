@@ -13,11 +13,14 @@
 // on their own shard: the lock is not recursive. klp_shadow_get is fine.
 //
 // Design. The kernel has one table of 4096 buckets, one spinlock for every
-// writer and RCU for readers. Here the table is split into kShards shards
-// (the shard is chosen by hashing obj), each with its own lock, sequence
-// counter and kBucketsPerShard buckets (chosen by hashing obj and id), and
-// each shard on its own cache lines: threads working on different objects
-// meet only when their objects hash to the same shard (1 in 256).
+// writer and RCU for readers. Here the table is split into 4096 shards (the
+// shard is chosen by hashing obj), each one cache line holding its own
+// lock, sequence counter, free list and 4 buckets (chosen by hashing obj
+// and id): threads working on different objects share a line only when
+// their objects hash to the same shard. 4096 one-line shards measured
+// better than 256 shards of 64 buckets on two lines (docs/design.md): with
+// fewer shards, two threads' objects cover every shard and each write
+// finds the line in the other CPU's cache.
 //
 // Readers take no lock and write nothing; two rules make that sound:
 // - Type-stable headers. A variable is a header (Node: obj, id, data, next)
@@ -42,7 +45,8 @@
 // Costs: klp_shadow_get is a hash, two loads of the shard's counter and a
 // walk of one bucket (docs/design.md, "Shadow variables", has the numbers).
 // A header is 32 bytes, kept for the life of the process once allocated.
-// The table has 16384 buckets (the kernel: 4096) and never grows.
+// The table has 16384 buckets (the kernel: 4096), 256 KiB of .bss touched
+// only as shards are used, and never grows.
 //
 // Fork: the table is process memory and the child keeps it. A thread that
 // held a shard lock at fork() does not exist in the child, so the child
@@ -71,8 +75,8 @@
 namespace uklp::rt {
 namespace {
 
-constexpr unsigned kShardBits = 8;
-constexpr unsigned kBucketBits = 6;
+constexpr unsigned kShardBits = 12;
+constexpr unsigned kBucketBits = 2;
 constexpr unsigned kShards = 1u << kShardBits;
 constexpr unsigned kBucketsPerShard = 1u << kBucketBits;
 constexpr unsigned kRecheckSteps = 64;
@@ -121,14 +125,15 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "futex word");
 
 using Bucket = std::atomic<Node*>;
 
-// One shard: its lock, its sequence counter and free list on the first
-// cache line, its buckets on the next ones.
+// One shard, one cache line: its lock, sequence counter, free list and
+// buckets. A lookup reads this line and the headers of one bucket.
 struct alignas(kCacheLine) Shard {
   ShardLock lock;
   std::atomic<uint64_t> seq{0};  // odd while a write window is open
   Node* free_nodes = nullptr;    // under `lock`
-  alignas(kCacheLine) Bucket buckets[kBucketsPerShard];
+  Bucket buckets[kBucketsPerShard];
 };
+static_assert(sizeof(Shard) == kCacheLine, "a shard fills one cache line");
 
 constinit Shard g_shards[kShards];
 
