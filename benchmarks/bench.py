@@ -311,9 +311,8 @@ def bench_shadow(build, ops, rounds):
 
 
 def shadow_rounds(r):
-    """The rounds to compare: with 2 threads, those where both ran together
-    (all of them if there is none)."""
-    keep = [i for i, o in enumerate(r["overlap"]) if o >= MIN_OVERLAP] or list(range(len(r["overlap"])))
+    """The rounds to compare: with 2 threads, those where both ran together."""
+    keep = [i for i, o in enumerate(r["overlap"]) if o >= MIN_OVERLAP]
     return [r["shadow"][i] for i in keep], [r["baseline"][i] for i in keep]
 
 
@@ -454,11 +453,14 @@ def report_shadow(sh):
         for threads in ("1", "2"):
             r = sh[f"{op}/{threads}"]
             s, b = shadow_rounds(r)
+            if not s:
+                print(f"   {op:<14} {threads:>7} {'-':>24} {'-':>24} {'-':>22}  0/{len(r['shadow'])}")
+                continue
             ratio = [x / y for x, y in zip(s, b)]
             print(f"   {op:<14} {threads:>7} {fmt(summary(s), digits=1):>24} {fmt(summary(b), digits=1):>24} "
                   f"{fmt(summary(ratio), digits=2):>22}  {len(s)}/{len(r['shadow'])}")
-    print(f"   with 2 threads, only the rounds where both threads ran together for {MIN_OVERLAP:.0%} of both"
-          " batches count (all rounds if none did)")
+    print(f"   rounds: those that count; with 2 threads, only the rounds where both threads ran together for"
+          f" {MIN_OVERLAP:.0%} of both batches (a loaded machine often runs them one after the other)")
 
 
 BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition", "shadow")
