@@ -9,8 +9,9 @@
 // ctor; free and free_all unlink a variable, then call the dtor under the
 // lock. Allocation uses calloc, and its failure returns NULL (the kernel's
 // ENOMEM path). As in the kernel, ctor and dtor must not call the
-// klp_shadow_* functions that write (alloc, get_or_alloc, free, free_all)
-// on their own shard: the lock is not recursive. klp_shadow_get is fine.
+// klp_shadow_* functions that write (alloc, get_or_alloc, free, free_all):
+// the shard lock is not recursive, and which objects share a shard is not
+// known. klp_shadow_get is fine.
 //
 // Design. The kernel has one table of 4096 buckets, one spinlock for every
 // writer and RCU for readers. Here the table is split into 4096 shards (the
