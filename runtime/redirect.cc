@@ -18,6 +18,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "log.h"
@@ -247,9 +248,28 @@ std::vector<std::pair<uintptr_t, uintptr_t>> stub_pages() {
   return v;
 }
 
+namespace {
+
+// A disarmed site outlives its patches, and so may outlive its library: a
+// library unloaded while no patch was active on it leaves the record of
+// a pad that a new mapping at the same address no longer has. Its pad must
+// still jump through its slot (the caller's function is mapped there).
+bool pad_is_ours(const Site* site) {
+  x86::Writer w(site->pad.pad);
+  if (!w.put_jmp_rip_indirect(uintptr_t(site->slot))) return false;
+  return std::memcmp(reinterpret_cast<const void*>(site->pad.pad), w.bytes().data(), w.bytes().size()) == 0;
+}
+
+}  // namespace
+
 Status site_push_func(Func* func, const std::string& object_name, bool fresh) {
   auto it = sites().find(func->old_addr);
   Site* site = nullptr;
+  if (it != sites().end() && !it->second->armed && !pad_is_ours(it->second)) {
+    delete it->second;
+    sites().erase(it);
+    it = sites().end();
+  }
   if (it != sites().end()) {
     site = it->second;
   } else {

@@ -113,6 +113,22 @@ class Libs(unittest.TestCase):
         ])
         self.assertEqual(self.patched_attr(), "0")
 
+    def test_library_reloaded_while_no_patch_is_active(self):
+        """A function patched once keeps its site record after the patch is
+        gone; if its library is reloaded meanwhile, the new mapping has a
+        pristine pad, and the next patch must write it again (it once only
+        armed the entry: a call then looped forever in the pad)."""
+        self.assertEqual(self.t.call("open " + LIB), "ok")
+        for _ in range(2):
+            self.load()
+            self.assertEqual(self.t.int("call"), PATCHED)
+            uklp("disable", self.t.pid, "livepatch_late", check=True)
+            uklp("unload", self.t.pid, "livepatch_late", check=True)
+            self.assertEqual(self.t.int("close"), 0)
+            self.assertFalse(self.mapped(LIB))
+            self.assertEqual(self.t.call("open " + LIB), "ok")
+            self.assertEqual(self.t.int("call"), ORIGINAL)
+
     def test_failing_pre_patch_fails_the_dlopen_before_any_library_code(self):
         self.load("fail_pre_patch=1")
         res = self.t.call("open " + LIB)
@@ -162,6 +178,24 @@ class Libs(unittest.TestCase):
         self.assertEqual(self.t.int("default"), PATCHED)
         self.assertEqual(self.patched_attr(), "1")
         self.assertNotIn("reverting", " ".join(self.t.transcript()))
+
+    def test_patch_cycles_while_threads_load_and_unload_the_library(self):
+        """The loader's lock and the klp mutex taken in opposite orders by
+        the control thread and the loading threads would deadlock; a patch
+        applied or reverted half-way would show as a bad value or a crash."""
+        self.assertEqual(self.t.int("churn 3 " + LIB), 3)
+        cycles = int(os.environ.get("LIBS_CYCLES", "30"))
+        for _ in range(cycles):
+            self.load()
+            uklp("disable", self.t.pid, "livepatch_late", check=True)
+            uklp("unload", self.t.pid, "livepatch_late", check=True)
+        calls, bad = map(int, self.t.call("check").split())
+        self.assertGreater(calls, cycles)
+        self.assertEqual(bad, 0)
+        log = self.t.transcript()
+        self.assertGreater(sum("applying patch 'livepatch_late' to loading module" in l for l in log), 0)
+        self.assertEqual(sum("livepatch_late: pre_patch" in l for l in log),
+                         sum("livepatch_late: post_unpatch" in l for l in log), "callbacks in pairs")
 
 
 if __name__ == "__main__":
