@@ -99,21 +99,23 @@ static const char *const module_state[] = {
 };
 
 /*
- * The kernel reads the module's state from obj->mod; here the target's
- * module loader knows it: find_lib_module() is callbacks-target's, reached
- * through a klp relocation.
+ * As in the kernel, obj->mod is set while the object is a loaded library
+ * (uklp sets it to the library's link_map), and is NULL for the main
+ * program. A link_map has neither the kernel's mod->name nor mod->state:
+ * the name is obj->name, and the state is the one callbacks-target's
+ * module loader keeps, read with its find_lib_module() (a klp relocation).
  */
 static void callback_info(const char *callback, struct klp_object *obj)
 {
-	struct lib_module *mod = obj->name ? find_lib_module(obj->name) : NULL;
+	struct lib_module *mod;
 
-	if (mod)
-		pr_info("%s: %s -> %s\n", callback, mod->name,
-			module_state[mod->state]);
-	else if (obj->name)
-		pr_info("%s: %s\n", callback, obj->name);
-	else
+	if (obj->mod) {
+		mod = find_lib_module(obj->name);
+		pr_info("%s: %s -> %s\n", callback, obj->name,
+			mod ? module_state[mod->state] : "(not loaded by insmod)");
+	} else {
 		pr_info("%s: main\n", callback);
+	}
 }
 
 /* Executed on object patching (ie, patch enablement) */
@@ -123,7 +125,7 @@ static int pre_patch_callback(struct klp_object *obj)
 	return pre_patch_ret;
 }
 
-/* Executed on object unpatching (ie, patch disablement) */
+/* Executed on object patching, once every thread runs the new code */
 static void post_patch_callback(struct klp_object *obj)
 {
 	callback_info(__func__, obj);
@@ -135,7 +137,7 @@ static void pre_unpatch_callback(struct klp_object *obj)
 	callback_info(__func__, obj);
 }
 
-/* Executed on object unpatching (ie, patch disablement) */
+/* Executed on object unpatching, once no thread runs the new code */
 static void post_unpatch_callback(struct klp_object *obj)
 {
 	callback_info(__func__, obj);
