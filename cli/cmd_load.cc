@@ -13,6 +13,7 @@
 // goes on in the target (exit code 3).
 #include <fcntl.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <fmt/core.h>
@@ -79,9 +80,16 @@ Status send_load(const Context& ctx, const LoadOptions& o, Load& load) {
   return s;
 }
 
+// The runtime says `patch=none` when module_init enabled no patch (a
+// module that only runs code, as the kernel's test_klp_shadow_vars).
+bool enabled_no_patch(const Load& load) {
+  const auto& d = load.exchange.data;
+  return std::find(d.begin(), d.end(), "patch=none") != d.end();
+}
+
 nlohmann::json result_json(const LoadOptions& o, const Load& load) {
   nlohmann::json doc = {{"patch", load.name}, {"pid", load.pid}, {"file", load.path},
-                        {"waited", !o.no_wait}};
+                        {"waited", !o.no_wait && !enabled_no_patch(load)}, {"enabled_patch", !enabled_no_patch(load)}};
   doc.update(log_json(load.exchange));
   if (!o.no_wait) doc["transition"] = wait_report_json(load.report);
   return doc;
@@ -89,7 +97,9 @@ nlohmann::json result_json(const LoadOptions& o, const Load& load) {
 
 void report_loaded(const Context& ctx, const LoadOptions& o, const Load& load) {
   if (ctx.json) return print_json(result_json(o, load));
-  if (o.no_wait)
+  if (enabled_no_patch(load))
+    fmt::print("module '{}' loaded into process {}; its init enabled no patch\n", load.name, load.pid);
+  else if (o.no_wait)
     fmt::print("patch '{}' loaded into process {}, transition started (see 'uklp status {}')\n", load.name,
                load.pid, load.pid);
   else
@@ -101,7 +111,8 @@ int run_load(const Context& ctx, const LoadOptions& o) {
   if (Status s = validate(o, load); !s) return report_error(ctx, s, kExitUsage);  // pid, parameters
   Status s = open_module(o, load);     // process, ELF shared object, patch name
   if (s) s = send_load(ctx, o, load);  // request and log lines until ok: the transition has started
-  if (s && !o.no_wait) s = wait_for_transition(ctx, load.wait, load.exchange, load.report);  // until it ends, enabled
+  if (s && !o.no_wait && !enabled_no_patch(load))
+    s = wait_for_transition(ctx, load.wait, load.exchange, load.report);  // until it ends, enabled
   if (!s) return report_error(ctx, s, wait_exit_code(load.wait, s),
                               load.name.empty() ? log_json(load.exchange) : result_json(o, load));
   report_loaded(ctx, o, load);

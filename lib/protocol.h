@@ -32,6 +32,9 @@
 //            (opened O_RDONLY|O_CLOEXEC). FLAGS: "wait" answers `ok` once the
 //            transition has finished, "nowait" once it has started (send
 //            progress lines while waiting). KEY=VALUE: module parameters.
+//            On success one data line `patch=active` (module_init enabled
+//            a patch: its transition has started) or `patch=none` (the
+//            module loaded without enabling one: there is nothing to wait for).
 //   disable  NAME [FLAGS]              the kernel's `echo 0 > enabled`; FLAGS
 //                                      as for load, absent means "wait"
 //                                      (the CLI always sends it)

@@ -148,7 +148,7 @@ Status sys_write(const std::string& path, const std::string& value) {
 
 // ---- commands ----
 
-Status cmd_load(const Args& a, int fd, Reply&) {
+Status cmd_load(const Args& a, int fd, Reply& r) {
   if (fd < 0) return error(EBADF, "load: no file descriptor was passed");
   if (a.size() < 4) return error(EINVAL, "load: NAME FILE FLAGS [KEY=VALUE...] expected");
   LoadRequest req;
@@ -156,7 +156,10 @@ Status cmd_load(const Args& a, int fd, Reply&) {
   req.name = a[1];
   req.path = a[2];
   req.params.assign(a.begin() + 4, a.end());
-  return load_module(req);
+  UKLP_TRY(load_module(req));
+  Module* mod = find_module(req.name);
+  r.data.push_back(mod && mod->patch ? "patch=active" : "patch=none");
+  return Status::ok();
 }
 
 Status cmd_disable(const Args& a, Reply&) {

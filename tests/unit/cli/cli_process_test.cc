@@ -292,6 +292,23 @@ TEST(CliLoad, NoWaitAndJson) {
   EXPECT_EQ(r.err, "");
 }
 
+TEST(CliLoad, ModuleThatEnablesNoPatchIsNotWaitedFor) {
+  FakeRuntime rt({"log\ttest_klp_shadow_vars: klp_shadow_get(obj=PTR1, id=0x1234) = PTR0", "data\tpatch=none", "ok"});
+  Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(rt.requests(), std::vector<std::string>{"load\tlivepatch_sample\t" + fixture_path() + "\twait"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "test_klp_shadow_vars: klp_shadow_get(obj=PTR1, id=0x1234) = PTR0\n"
+                   "module 'livepatch_sample' loaded into process " + self() + "; its init enabled no patch\n");
+}
+
+TEST(CliLoad, ModuleThatEnablesNoPatchAsJson) {
+  FakeRuntime rt({"data\tpatch=none", "ok"});
+  Outcome r = uklp({"--json", "load", self(), UKLP_FIXTURE_PATCH});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.json()["enabled_patch"], false);
+  EXPECT_EQ(r.json()["waited"], false);
+}
+
 TEST(CliLoad, RuntimeErrorIsOneLineWithTheErrnoText) {
   FakeRuntime rt({"log\tlivepatch: 'other' is in transition", "error\t16\tpatch 'other' is in transition"});
   Outcome r = uklp({"load", self(), UKLP_FIXTURE_PATCH});
