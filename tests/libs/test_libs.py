@@ -62,8 +62,8 @@ class Libs(unittest.TestCase):
         self.assertEqual(self.t.int("call"), PATCHED)
         self.assertEqual(self.patched_attr(), "1")
         self.assertEqual(self.events(), [
-            "pre_patch liblate.so",
-            "post_patch liblate.so",
+            "pre_patch liblate.so (library mapped)",
+            "post_patch liblate.so (library mapped)",
             f"constructor saw {PATCHED}",
         ])
         self.assertEqual(self.runtime_lines("liblate"), [
@@ -80,8 +80,8 @@ class Libs(unittest.TestCase):
         self.assertFalse(self.mapped(LIB))
         self.assertEqual(self.events(), [
             f"destructor saw {PATCHED}",
-            "pre_unpatch liblate.so",
-            "post_unpatch liblate.so",
+            "pre_unpatch liblate.so (library mapped)",
+            "post_unpatch liblate.so (library mapped)",
         ])
         self.assertEqual(self.runtime_lines("liblate")[-3:], [
             "livepatch_late: pre_unpatch: liblate.so",
@@ -108,8 +108,8 @@ class Libs(unittest.TestCase):
         self.assertEqual(self.t.int("close"), 0)
         self.assertEqual(self.events(), [
             f"destructor saw {PATCHED}",
-            "pre_unpatch liblate.so",
-            "post_unpatch liblate.so",
+            "pre_unpatch liblate.so (library mapped)",
+            "post_unpatch liblate.so (library mapped)",
         ])
         self.assertEqual(self.patched_attr(), "0")
 
@@ -134,7 +134,7 @@ class Libs(unittest.TestCase):
         res = self.t.call("open " + LIB)
         self.assertRegex(res, r"liblate\.so: uklp: livepatch 'livepatch_late' refused to load this library: "
                               r"pre-patch callback failed for object 'liblate.so': No such device")
-        self.assertEqual(self.events(), ["pre_patch liblate.so"])  # no constructor ran
+        self.assertEqual(self.events(), ["pre_patch liblate.so (library mapped)"])  # no constructor ran
         self.assertFalse(self.mapped(LIB))
         self.assertEqual(self.patched_attr(), "0")
         self.assertIn("livepatch: patch 'livepatch_late' failed for module 'liblate.so', "

@@ -5,7 +5,8 @@
  * late_answer() calls the library's static late_secret() through a klp
  * relocation, which can only be resolved once the library is there. Every
  * callback logs, and appends its name to $LATE_LOG, the file the library's
- * constructor and destructor write to, so the test sees one order of events.
+ * constructor and destructor write to, so the test sees one order of events,
+ * and whether the library was still mapped at each callback.
  * fail_pre_patch=1 makes pre_patch fail with -ENODEV.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -13,6 +14,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <uklp/livepatch.h>
 
 extern int late_secret(void);
@@ -25,6 +28,16 @@ static int livepatch_late_answer(void)
 	return late_secret() + 41;
 }
 
+/* Whether the library's code is still mapped (mincore fails on a hole). */
+static const char *library_state(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char v;
+	void *at = (void *)((unsigned long)late_secret & ~(unsigned long)(page - 1));
+
+	return mincore(at, (size_t)page, &v) == 0 ? "mapped" : "unmapped";
+}
+
 static void note(const char *what, struct klp_object *obj)
 {
 	const char *path = getenv("LATE_LOG");
@@ -33,7 +46,7 @@ static void note(const char *what, struct klp_object *obj)
 	pr_info("%s: %s\n", what, obj->name ? obj->name : "main");
 	if (!f)
 		return;
-	fprintf(f, "%s %s\n", what, obj->name ? obj->name : "main");
+	fprintf(f, "%s %s (library %s)\n", what, obj->name ? obj->name : "main", library_state());
 	fclose(f);
 }
 
