@@ -104,6 +104,7 @@ class ShardLock {
   void unlock() {
     if (word_.exchange(0, std::memory_order_release) == 2) futex(FUTEX_WAKE_PRIVATE, 1);
   }
+  bool held() const { return word_.load(std::memory_order_relaxed) != 0; }
   void reset() { word_.store(0, std::memory_order_relaxed); }
 
  private:
@@ -137,6 +138,15 @@ struct alignas(kCacheLine) Shard {
 static_assert(sizeof(Shard) == kCacheLine, "a shard fills one cache line");
 
 constinit Shard g_shards[kShards];
+
+// Set before the first shard lock is taken: a fork() child of a process
+// that never used shadow variables then leaves the table's pages alone.
+std::atomic<bool> g_table_used{false};
+
+void lock_shard(Shard& s) {
+  if (!g_table_used.load(std::memory_order_relaxed)) g_table_used.store(true);
+  s.lock.lock();
+}
 
 // hash_long() of the kernel: the golden ratio's multiplicative hash.
 constexpr uint64_t kGoldenRatio64 = 0x61c8864680b583ebull;
@@ -244,7 +254,7 @@ void* shadow_get(void* obj, unsigned long id) {
     if (try_find(s, b, obj, id, &found)) return found;
     __builtin_ia32_pause();
   }
-  s.lock.lock();  // writers kept this shard busy: wait for them once
+  lock_shard(s);  // writers kept this shard busy: wait for them once
   found = find_locked(b, obj, id);
   s.lock.unlock();
   return found;
@@ -268,7 +278,7 @@ void* shadow_get_or_alloc(void* obj, unsigned long id, size_t size, klp_shadow_c
   if (!data) return nullptr;
   Shard& s = shard_of(obj);
   Bucket& b = bucket_of(s, obj, id);
-  s.lock.lock();
+  lock_shard(s);
   if (void* old = find_locked(b, obj, id)) {  // lost the race
     s.lock.unlock();
     free(data);
@@ -300,7 +310,7 @@ void* detach_and_destruct(Shard& s, std::atomic<Node*>& link, klp_shadow_dtor_t 
 
 void shadow_free(void* obj, unsigned long id, klp_shadow_dtor_t dtor) {
   Shard& s = shard_of(obj);
-  s.lock.lock();
+  lock_shard(s);
   std::atomic<Node*>* link = find_link_locked(bucket_of(s, obj, id), obj, id);
   void* data = link ? detach_and_destruct(s, *link, dtor) : nullptr;
   s.lock.unlock();
@@ -308,7 +318,7 @@ void shadow_free(void* obj, unsigned long id, klp_shadow_dtor_t dtor) {
 }
 
 void shard_free_all(Shard& s, unsigned long id, klp_shadow_dtor_t dtor) {
-  s.lock.lock();
+  lock_shard(s);
   for (Bucket& b : s.buckets) {
     for (std::atomic<Node*>* link = &b; Node* n = link->load(std::memory_order_relaxed);) {
       if (n->id.load(std::memory_order_relaxed) == id)
@@ -330,9 +340,11 @@ void shadow_free_all(unsigned long id, klp_shadow_dtor_t dtor) {
 
 // The child's only thread is the one that forked: no lock can be held by
 // anyone else, and no write window can be open (see the header comment).
+// Only shards that need it are written, so their pages stay shared.
 void shadow_after_fork_child() {
+  if (!g_table_used.load(std::memory_order_relaxed)) return;
   for (Shard& s : g_shards) {
-    s.lock.reset();
+    if (s.lock.held()) s.lock.reset();
     uint64_t seq = s.seq.load(std::memory_order_relaxed);
     if (seq & 1) s.seq.store(seq + 1, std::memory_order_relaxed);
   }
