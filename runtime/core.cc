@@ -210,7 +210,9 @@ Status do_enable(klp_patch* kp) {
     return error(EINVAL, "patch '" + mod->name + "' is not compatible with the already installed livepatches");
   }
   if (mod->patch || find_patch(mod->name)) return error(EEXIST, "patch '" + mod->name + "' already exists");
-  // Libraries loaded or unloaded from now on are seen (dlhook.h).
+  // Libraries loaded or unloaded from now on are seen (dlhook.h). Before
+  // the objects are looked up: a library that is not listed yet then comes
+  // through the hook, which waits for the klp mutex.
   if (Status s = dl_hook_install(); !s)
     klp_log(Level::warning, "libraries loaded later will not be patched: %s", s.describe().c_str());
   auto owned = build_patch(kp, mod);
