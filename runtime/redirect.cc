@@ -262,6 +262,13 @@ bool pad_is_ours(const Site* site) {
 
 }  // namespace
 
+std::vector<std::pair<uintptr_t, uintptr_t>> site_entry_ranges() {
+  std::vector<std::pair<uintptr_t, uintptr_t>> v;
+  for (auto& [addr, site] : sites())
+    if (site->armed) v.emplace_back(site->pad.pad, site->pad.continuation());
+  return v;
+}
+
 Status site_push_func(Func* func, const std::string& object_name, bool fresh) {
   auto it = sites().find(func->old_addr);
   Site* site = nullptr;

@@ -57,5 +57,8 @@ void sites_update_all();
 // The pages holding transition stubs, [start, end): a thread inside one
 // may still jump to any function that was on a func stack.
 std::vector<std::pair<uintptr_t, uintptr_t>> stub_pages();
+// The pads and entry bytes of the armed sites, [start, end): a thread there
+// has not entered any version of the function yet.
+std::vector<std::pair<uintptr_t, uintptr_t>> site_entry_ranges();
 
 }  // namespace uklp::rt

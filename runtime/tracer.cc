@@ -28,6 +28,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "arch/x86_64/insn.h"
+
 namespace uklp::rt {
 namespace {
 
@@ -174,6 +176,16 @@ void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_si
     t.verdict = ThreadVerdict::blocked;
 }
 
+// Where a stopped thread's pc is, for a transition (TracerJob::entries).
+enum class Place { in_code, before_entry, stub_chose };
+
+Place place_at(const TracerJob& job, uintptr_t pc) {
+  if (find_range(job.entries, pc) >= 0) return Place::before_entry;
+  if (find_range(job.stubs, pc) < 0) return Place::in_code;
+  // Stubs are laid out from the start of their page, kStubSize apart.
+  return pc % 4096 % x86::kStubSize == 0 ? Place::before_entry : Place::stub_chose;
+}
+
 // Steps 2-4 of tracer.h for one stopped thread.
 void examine(const Control& c, ThreadCheck& t, const user_regs_struct& u) {
   const TracerJob& job = *c.job;
@@ -186,7 +198,27 @@ void examine(const Control& c, ThreadCheck& t, const user_regs_struct& u) {
       return;
     }
   }
-  x86::unwind_stack(*job.table, to_regs(u), c.reader->reader(), &t.trace);
+  x86::Regs regs = to_regs(u);
+  switch (transition ? place_at(job, u.rip) : Place::in_code) {
+    case Place::in_code:
+      break;
+    case Place::stub_chose:  // as good as inside the version it chose
+      t.verdict = ThreadVerdict::blocked;
+      t.range_id = -1;
+      return;
+    case Place::before_entry: {  // not inside the function yet: the frame is its caller's
+      uint64_t ra = 0;
+      if (!c.reader->read(u.rsp, &ra, sizeof ra)) {
+        t.verdict = ThreadVerdict::unreliable;
+        t.trace.status = x86::UnwindStatus::unreadable_memory;
+        return;
+      }
+      regs.set(x86::kRip, ra);
+      regs.set(x86::kRsp, u.rsp + 8);
+      break;
+    }
+  }
+  x86::unwind_stack(*job.table, regs, c.reader->reader(), &t.trace);
   if (t.trace.status != x86::UnwindStatus::ok) {
     t.verdict = ThreadVerdict::unreliable;
     return;
@@ -220,23 +252,25 @@ void restart_interrupted_call(const Control& c, pid_t tid, user_regs_struct& u) 
   sys(SYS_ptrace, PTRACE_SETREGS, tid, 0, long(&u));
 }
 
-void check_thread(const Control& c, ThreadCheck& t) {
+// Step 1: seize the thread and ask it to stop. False when that failed
+// (the verdict says why).
+bool start_check(ThreadCheck& t) {
   long r = sys(SYS_ptrace, PTRACE_SEIZE, t.tid, 0, 0);
   if (r < 0) {
     t.verdict = r == -ESRCH ? ThreadVerdict::gone : ThreadVerdict::not_traceable;
     t.err = int(-r);
-    return;
+    return false;
   }
   if (sys(SYS_ptrace, PTRACE_INTERRUPT, t.tid, 0, 0) < 0) {
     t.verdict = ThreadVerdict::gone;
-    return;
+    return false;
   }
-  int status = 0;
-  r = wait_stop(t.tid, &status, c.job->stop_wait_ms);
-  if (r <= 0) {  // left seized: the kernel detaches it when the tracer exits
-    t.verdict = r == 0 ? ThreadVerdict::no_stop : ThreadVerdict::gone;
-    return;
-  }
+  return true;
+}
+
+// Steps 2-5 for a thread that reported `status`; it is let go at the end
+// unless the job holds it.
+void finish_check(const Control& c, ThreadCheck& t, int status) {
   if (!WIFSTOPPED(status)) {
     t.verdict = ThreadVerdict::gone;
     return;
@@ -265,6 +299,112 @@ void check_thread(const Control& c, ThreadCheck& t) {
   sys(SYS_ptrace, PTRACE_DETACH, t.tid, 0, pending_signal);
 }
 
+void check_thread(const Control& c, ThreadCheck& t) {
+  if (!start_check(t)) return;
+  int status = 0;
+  long r = wait_stop(t.tid, &status, c.job->stop_wait_ms);
+  if (r <= 0) {  // left seized: the kernel detaches it when the tracer exits
+    t.verdict = r == 0 ? ThreadVerdict::no_stop : ThreadVerdict::gone;
+    return;
+  }
+  finish_check(c, t, status);
+}
+
+// Scan and transition jobs keep a few threads on their way to a stop while
+// the tracer examines the one that stopped first: their wake-ups (a
+// blocked thread must be scheduled to reach the stop) overlap with its
+// work, and no thread stays stopped for long. A thread found running in
+// an affected function (not blocked in a system call) is checked again
+// after the others, a few times: it may well be out of it by then.
+constexpr size_t kWindow = 4;
+constexpr int kRunningRetries = 6;
+
+void check_pipelined(const Control& c) {
+  struct Flight {
+    size_t index;
+    long deadline_ns;
+  };
+  Flight flights[kWindow];
+  size_t inflight = 0;
+  size_t next = 0;        // the next thread not checked yet
+  size_t retry_from = 0;  // where the current retry pass goes on
+  int pass = 0;
+  auto running_in_range = [&](const ThreadCheck& t) {
+    return c.job->mode == TracerMode::transition && t.verdict == ThreadVerdict::blocked && !t.in_syscall;
+  };
+  // The next thread to check: every thread once, then passes over those
+  // found running in an affected function, each pass after the last one's
+  // checks are done.
+  auto next_index = [&](size_t* out) {
+    if (next < c.count) {
+      *out = next++;
+      return true;
+    }
+    while (pass < kRunningRetries) {
+      for (; retry_from < c.count; ++retry_from)
+        if (running_in_range(c.threads[retry_from])) {
+          *out = retry_from++;
+          return true;
+        }
+      if (inflight) return false;
+      ++pass;
+      retry_from = 0;
+    }
+    return false;
+  };
+  auto launch = [&] {
+    size_t i;
+    while (inflight < kWindow && next_index(&i)) {
+      ThreadCheck& t = c.threads[i];
+      t.verdict = ThreadVerdict::unchecked;  // a retry starts afresh
+      t.range_id = -1;
+      if (start_check(t)) flights[inflight++] = {i, now_ns() + c.job->stop_wait_ms * 1'000'000};
+    }
+  };
+  launch();
+  const uint64_t sigchld = uint64_t(1) << (SIGCHLD - 1);
+  while (inflight) {
+    int status = 0;
+    long r = sys(SYS_wait4, -1, long(&status), WNOHANG | __WALL, 0);
+    if (r > 0) {
+      size_t k = 0;
+      while (k < inflight && c.threads[flights[k].index].tid != pid_t(r)) ++k;
+      if (k == inflight) {  // a thread given up on earlier stopped at last: let it go
+        if (WIFSTOPPED(status)) sys(SYS_ptrace, PTRACE_DETACH, r, 0, 0);
+        continue;
+      }
+      ThreadCheck& t = c.threads[flights[k].index];
+      flights[k] = flights[--inflight];
+      finish_check(c, t, status);
+      launch();
+      continue;
+    }
+    if (r < 0) {  // no tracee left: every thread in flight is gone
+      for (size_t k = 0; k < inflight; ++k) c.threads[flights[k].index].verdict = ThreadVerdict::gone;
+      inflight = 0;
+      launch();
+      continue;
+    }
+    long now = now_ns(), earliest = flights[0].deadline_ns;
+    for (size_t k = 1; k < inflight; ++k) earliest = earliest < flights[k].deadline_ns ? earliest : flights[k].deadline_ns;
+    if (earliest <= now) {  // left seized: detached when it stops, or when the tracer exits
+      for (size_t k = 0; k < inflight;) {
+        if (flights[k].deadline_ns <= now) {
+          c.threads[flights[k].index].verdict = ThreadVerdict::no_stop;
+          flights[k] = flights[--inflight];
+        } else {
+          ++k;
+        }
+      }
+      launch();
+      continue;
+    }
+    long left = earliest - now;
+    timespec ts{left / 1'000'000'000L, left % 1'000'000'000L};
+    sys(SYS_rt_sigtimedwait, long(&sigchld), 0, long(&ts), sizeof sigchld);
+  }
+}
+
 // Waits until `word` is set, for at most about `seconds`.
 bool wait_set(std::atomic<int>* word, int seconds) {
   for (int i = 0; i < seconds && !word->load(std::memory_order_acquire); ++i) futex_wait(word, 0);
@@ -277,7 +417,10 @@ int tracer_main(void* arg) {
   sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
   default_sigchld();
   if (!wait_set(&c->go, 5)) return 1;
-  for (size_t i = 0; i < c->count; ++i) check_thread(*c, c->threads[i]);
+  if (c->job->mode == TracerMode::scan || c->job->mode == TracerMode::transition)
+    check_pipelined(*c);
+  else
+    for (size_t i = 0; i < c->count; ++i) check_thread(*c, c->threads[i]);
   c->done.store(1, std::memory_order_release);  // pairs with wait_done's acquire
   futex_wake(&c->done);
   if (c->job->mode == TracerMode::hold) {

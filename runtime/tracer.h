@@ -101,6 +101,13 @@ struct TracerJob {
   TaskEpoch epoch;                    // transition: the current epoch
   std::span<const uintptr_t> evict;   // evict: one-byte NOPs no thread may stop at
   long stop_wait_ms = kStopWaitMs;    // how long to wait for each thread to stop
+  // Transition jobs: where a thread has not entered any version of a
+  // function yet (pads and entry bytes of armed sites: its frame is the
+  // caller's, the return address on top of the stack), and the pages of
+  // transition stubs: at a stub's first byte the same holds; past it the
+  // stub has chosen a version, so the thread counts as inside it.
+  std::span<const CodeRange> entries;  // sorted, not overlapping
+  std::span<const CodeRange> stubs;
 };
 
 // Checks every thread in `threads` (none may be the calling thread).

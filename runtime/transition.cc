@@ -144,6 +144,7 @@ std::string blocking_reason(const ThreadCheck& t, const std::vector<const Func*>
   char b[160];
   switch (t.verdict) {
     case ThreadVerdict::blocked:
+      if (t.range_id < 0) return "is in a transition stub (about to run a version of a function being changed)";
       return "is sleeping on function " + funcs[size_t(t.range_id)]->old_name;
     case ThreadVerdict::unreliable:
       snprintf(b, sizeof b, "has an unreliable stack (%s at 0x%" PRIxPTR ")",
@@ -196,7 +197,12 @@ bool switch_threads() {
   std::vector<CodeRange> ranges = affected_ranges(funcs);
   x86::UnwindTable& table = unwind_table();
   if (Status s = table.build(); !s) klp_log(Level::warning, "cannot list the unwind tables: %s", s.describe().c_str());
-  TracerJob job{&table, ranges, TracerMode::transition, e, {}};
+  std::vector<CodeRange> entries, stubs;
+  for (auto [start, end] : site_entry_ranges()) entries.push_back({start, end, 0});
+  for (auto [start, end] : stub_pages()) stubs.push_back({start, end, 0});
+  normalize_ranges(entries);
+  normalize_ranges(stubs);
+  TracerJob job{&table, ranges, TracerMode::transition, e, {}, kStopWaitMs, entries, stubs};
   if (Status s = run_tracer(job, checks); !s) {
     klp_log(Level::err, "cannot check the threads' stacks: %s", s.describe().c_str());
     return false;
