@@ -4,8 +4,8 @@
     bench.py [--smoke] [options] BUILD_DIR
 
 BUILD_DIR must hold the built `uklp-benchmarks` target (run.sh builds it).
-Six benchmarks (docs/design.md, "Benchmarks", says why each is built so;
---only NAME runs one):
+The benchmarks (docs/design.md, "Benchmarks", says why each is built so;
+--only NAME runs one), then a table of issue 5's targets:
 
   startup  runs of a trivial prepared program: plain, with
            LD_PRELOAD=libuklp.so (and its constructor off, UKLP_DISABLE=1),
@@ -18,11 +18,13 @@ Six benchmarks (docs/design.md, "Benchmarks", says why each is built so;
            start-up cost, and its constructor alone.
   calls    ns per call of base() (no pad), padded() (pad, never patched) and
            patched(), and of lib_base() and lib_patched() in a shared
-           library, in four states: (a) no runtime, (b) runtime loaded,
-           nothing patched, (c) after `uklp load` of a module replacing
-           patched() and lib_patched() with the same body, (d) after `uklp
-           disable`. (b), (c) and (d) are phases of one process, paused
-           between phases while the CLI patches it.
+           library, in five states: (a) no runtime, (b) runtime loaded,
+           nothing patched, (e) during the patching transition of a module
+           replacing patched() and lib_patched() with the same body (a
+           thread sleeps in hold(), which the module replaces too), (c)
+           once it is complete, (d) after `uklp disable`. (b), (e), (c) and
+           (d) are phases of one process, paused between phases while the
+           CLI patches it.
   branch   a hand-made site's cost (bench_branch_distance, no uklp) when its
            target differs from it in address bit K: why (c) costs more for
            the main program than for the library.
@@ -33,6 +35,14 @@ Six benchmarks (docs/design.md, "Benchmarks", says why each is built so;
            and klp_shadow_get_or_alloc (hit), with 1 and 2 threads on
            different objects, against a std::mutex around a
            std::unordered_map doing the same work (bench_shadow).
+  patchsize  load to `patching complete` of a 1000-function patch against
+           a 1-function patch, alternating in one idle process (transition.py).
+  memory   resident memory of an idle prepared program with and without
+           the runtime (footprint.py).
+  malloc   free+malloc with and without the runtime, 1 and 2 threads
+           (footprint.py).
+  symbols  1000 lookups in an object with 100,000 symbols, first and warm,
+           against dlsym() (lookup.py).
 
 Every comparison is made within one run (a round of the interleaving), then
 summarized over rounds as a median with its interquartile range [p25, p75]:
@@ -48,7 +58,12 @@ import subprocess
 import sys
 import time
 
-import transition
+# transition first: it imports names from this file (the others import the
+# module and use it at run time), which works only while this file is being
+# imported by it.
+import transition  # noqa: I001
+import footprint
+import lookup
 
 PATCH_NAME = "livepatch_bench_calls"  # livepatch-bench-calls.so
 FUNCS = ("base", "padded", "patched", "lib_base", "lib_patched")
@@ -94,7 +109,13 @@ class Build:
         self.transition = os.path.join(b, "bench_transition")
         self.transition_module = os.path.join(b, "livepatch-bench-transition.so")
         self.shadow = os.path.join(b, "bench_shadow")
-        missing = [p for p in vars(self).values() if not os.path.exists(p)]
+        self.funcs = os.path.join(b, "bench_funcs")
+        self.funcs_modules = {n: os.path.join(b, f"livepatch-bench-funcs-{n}.so") for n in transition.FUNC_COUNTS}
+        self.malloc = os.path.join(b, "bench_malloc")
+        self.symbol_lookup = os.path.join(b, "bench_symbol_lookup")
+        self.symbols_lib = os.path.join(b, "libbench_symbols_100k.so")
+        paths = [p for v in vars(self).values() for p in (v.values() if isinstance(v, dict) else [v])]
+        missing = [p for p in paths if not os.path.exists(p)]
         if missing:
             sys.exit(f"bench.py: missing {', '.join(missing)}: build the uklp-benchmarks target first")
 
@@ -195,11 +216,38 @@ class CallsProcess:
                 raise RuntimeError(f"bench_calls: {line.strip()}")
         raise RuntimeError("bench_calls exited during a phase")
 
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().split()
+        if not reply or reply[0] != "ok":
+            raise RuntimeError(f"bench_calls: {line}: {' '.join(reply) or 'exited'}")
+        return reply[1:]
+
+    def hold(self):
+        """Starts a thread asleep in hold() (a function of the patch)."""
+        tid = int(self.ask("hold")[0])
+        wait_until(lambda: thread_state(self.pid, tid) == "S", "the holder did not block in hold()")
+
     def quit(self):
         self.proc.stdin.write("quit\n")
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
         self.proc.stdout.close()
+
+
+def thread_state(pid, tid):
+    """The state letter of /proc/PID/task/TID/stat (R, S, D, t...)."""
+    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0]
+
+
+def wait_until(done, failure, seconds=10):
+    for _ in range(int(seconds * 1000)):
+        if done():
+            return
+        time.sleep(0.001)
+    raise RuntimeError(failure)
 
 
 def wait_for_socket(pid):
@@ -214,9 +262,15 @@ def wait_for_socket(pid):
 
 
 def uklp(build, *args):
+    """Runs `uklp ARGS...`; returns its standard output."""
     proc = subprocess.run([build.uklp, *map(str, args)], env=clean_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"uklp {' '.join(map(str, args))}: exit {proc.returncode}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def in_transition(build, pid, patch):
+    return uklp(build, "sys", pid, f"livepatch/{patch}/transition").split()[-1] == "1"
 
 
 def parse_entry(words):
@@ -230,20 +284,26 @@ def parse_entry(words):
 
 def check_entry(state, entry):
     for func, code in entry.items():
-        if code.startswith("eb ") != (state == "c"):
+        if code.startswith("eb ") != (state in "ce"):
             raise RuntimeError(f"state {state}: {func}() entry is '{code}'")
 
 
 def calls_states(build, args):
-    """One process without the runtime, one with it: states a, b, c, d."""
+    """One process without the runtime, one with it: states a, b, e, c, d."""
     result = {}
     plain = CallsProcess(build, args, with_runtime=False)
     result["a"] = plain.phase("a")
     plain.quit()
     p = CallsProcess(build, args, with_runtime=True)
     result["b"] = p.phase("b")
-    uklp(build, "load", p.pid, build.module)
+    p.hold()  # the patching transition stays open until release
+    uklp(build, "load", "--no-wait", p.pid, build.module)
     distances = code_distances(p.pid, build)
+    result["e"] = p.phase("e")
+    if not in_transition(build, p.pid, PATCH_NAME):
+        raise RuntimeError("state e: the patching transition ended during the phase")
+    p.ask("release")
+    wait_until(lambda: not in_transition(build, p.pid, PATCH_NAME), "the patching transition did not end")
     result["c"] = p.phase("c")
     uklp(build, "disable", p.pid, PATCH_NAME)
     result["d"] = p.phase("d")
@@ -269,7 +329,7 @@ def code_distances(pid, build):
 def bench_calls(build, calls, rounds, repeat):
     """Pools the rounds of `repeat` pairs of processes."""
     args = ["--calls", str(calls), "--rounds", str(rounds)]
-    pooled = {s: {f: [] for f in FUNCS} for s in "abcd"}
+    pooled = {s: {f: [] for f in FUNCS} for s in CALL_STATES}
     distances = []
     for _ in range(repeat):
         states, d = calls_states(build, args)
@@ -376,8 +436,8 @@ def report_dlopen(dl):
           f"{fmt(summary(paired(dl['uklp-disabled'], dl['uklp'])), digits=1):>26}")
 
 
-CALL_STATES = {"a": "(a) no runtime", "b": "(b) runtime, nothing patched", "c": "(c) after uklp load",
-               "d": "(d) after uklp disable"}
+CALL_STATES = {"a": "(a) no runtime", "b": "(b) runtime, nothing patched", "e": "(e) load, in transition",
+               "c": "(c) after uklp load", "d": "(d) after uklp disable"}
 CALL_DIFFS = (("padded", "base"), ("patched", "base"), ("lib_patched", "lib_base"))
 
 
@@ -421,49 +481,78 @@ def report_branch(br):
 
 
 def verdict(ok):
-    return "met" if ok else "MISSED"
+    return "-" if ok is None else "met" if ok else "MISSED"
 
 
-def report_targets(st, dl, pooled):
-    def startup_cost(metric, variant):
-        return summary(paired(st[metric]["plain"], st[metric][variant]))["median"]
-
+def startup_rows(st, dl):
+    """Issue 2's constructor claim and issue 5's start-up target as rows of print_targets."""
     ctor = summary(paired(dl["uklp-disabled"], dl["uklp"]))["median"]
-    print(f"   start-up, the runtime's constructor (dlopen): {ctor:+.0f} us "
-          f"(claim: well under a millisecond): {verdict(ctor < 1000)}")
+    rows = [("start-up, the runtime's constructor (dlopen; issue 2)", f"{statistics.median(dl['uklp']):.0f} us",
+             f"UKLP_DISABLE=1 {statistics.median(dl['uklp-disabled']):.0f} us", f"{ctor:+.0f} us", "< 1000 us",
+             ctor < 1000)]
     for variant in ("preload", "uklp-run"):
-        main, wall = startup_cost("main", variant), startup_cost("wall", variant)
-        print(f"   start-up, {variant}: {main:+.0f} us until main() ({verdict(main < 1000)}), "
-              f"{wall:+.0f} us per whole run ({verdict(wall < 1000)})")
-    for what, func, base in (("main program", "patched", "base"), ("library", "lib_patched", "lib_base")):
-        cost = summary(paired(pooled["c"][base], pooled["c"][func]))["median"]
-        own = summary(pooled["c"][func])["median"] - summary(pooled["b"][func])["median"]
-        print(f"   patched call, {what}: {cost:+.3f} ns vs the same body without a site, "
-              f"{own:+.3f} ns vs itself before the load (target <= +0.75 ns): {verdict(cost <= 0.75)}")
-    padded = summary(relative(pooled["a"]["base"], pooled["a"]["padded"]))["median"]
-    print(f"   padded call: {padded:+.2f}% vs base (target within 2%): {verdict(abs(padded) <= 2)}")
+        main = summary(paired(st["main"]["plain"], st["main"][variant]))["median"]
+        wall = summary(paired(st["wall"]["plain"], st["wall"][variant]))["median"]
+        rows.append((f"program start-up with the runtime ({variant}), exec to main()",
+                     f"{statistics.median(st['main'][variant]):.0f} us",
+                     f"{statistics.median(st['main']['plain']):.0f} us without",
+                     f"{main:+.0f} us (whole run {wall:+.0f} us)", "< +200 us", main < 200))
+    return rows
+
+
+def calls_rows(pooled):
+    """Issue 5's call targets as rows of print_targets."""
+    rows = []
+    for state, when, target in (("c", "no transition in progress", 0.75), ("e", "during a transition", 3.0)):
+        r = pooled[state]
+        for what, func, base in (("main program", "patched", "base"), ("library", "lib_patched", "lib_base")):
+            cost = summary(paired(r[base], r[func]))["median"]
+            rows.append((f"call to a patched function, {when}, {what} ({state})",
+                         f"{statistics.median(r[func]):.3f} ns", f"{base}() {statistics.median(r[base]):.3f} ns",
+                         f"{cost:+.3f} ns", f"<= +{target:g} ns", cost <= target))
+    padded = {s: summary(relative(pooled[s]["base"], pooled[s]["padded"]))["median"] for s in "ab"}
+    rows.append(("call to a patchable function that is not patched (a)",
+                 f"{statistics.median(pooled['a']['padded']):.3f} ns",
+                 f"base() {statistics.median(pooled['a']['base']):.3f} ns",
+                 f"{padded['a']:+.2f}% (runtime loaded, b: {padded['b']:+.2f}%)", "within 2%",
+                 abs(padded["a"]) <= 2))
+    return rows
+
+
+def print_targets(rows):
+    """rows: (what, measured, baseline, difference or ratio, target, met: bool or None)"""
+    heads = ("what", "measured", "baseline", "difference / ratio", "target", "")
+    width = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(5)]
+    print("\nTargets (issue 5; medians, differences and ratios paired within a round):")
+    for r in [heads, *rows]:
+        cells = [f"{r[i]:<{width[i]}}" for i in range(5)]
+        print("   " + " | ".join(cells) + " | " + (r[5] if r is heads else verdict(r[5])))
+
+
+def ratio_columns(a, b, total, ratio_digits=2):
+    """Columns a, b and a/b (paired) over the rounds that count, out of `total`."""
+    if not a:
+        return f"{'-':>24} {'-':>24} {'-':>22}  0/{total}"
+    ratio = [x / y for x, y in zip(a, b)]
+    return (f"{fmt(summary(a), digits=1):>24} {fmt(summary(b), digits=1):>24} "
+            f"{fmt(summary(ratio), digits=ratio_digits):>22}  {len(a)}/{total}")
 
 
 def report_shadow(sh):
     n = len(next(iter(sh.values()))["shadow"])
-    print(f"\n6. Shadow variables (ns per operation and thread, wall time; median [p25, p75] over {n} rounds;"
+    print(f"\n7. Shadow variables (ns per operation and thread, wall time; median [p25, p75] over {n} rounds;"
           " ratio shadow/baseline paired within a round)")
     print(f"   {'operation':<14} {'threads':>7} {'shadow':>24} {'mutex+unordered_map':>24} {'ratio':>22}  rounds")
     for op in SHADOW_OPS:
         for threads in ("1", "2"):
             r = sh[f"{op}/{threads}"]
-            s, b = shadow_rounds(r)
-            if not s:
-                print(f"   {op:<14} {threads:>7} {'-':>24} {'-':>24} {'-':>22}  0/{len(r['shadow'])}")
-                continue
-            ratio = [x / y for x, y in zip(s, b)]
-            print(f"   {op:<14} {threads:>7} {fmt(summary(s), digits=1):>24} {fmt(summary(b), digits=1):>24} "
-                  f"{fmt(summary(ratio), digits=2):>22}  {len(s)}/{len(r['shadow'])}")
+            print(f"   {op:<14} {threads:>7} " + ratio_columns(*shadow_rounds(r), len(r["shadow"])))
     print(f"   rounds: those that count; with 2 threads, only the rounds where both threads ran together for"
           f" {MIN_OVERLAP:.0%} of both batches (a loaded machine often runs them one after the other)")
 
 
-BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition", "shadow")
+BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition", "shadow", "patchsize", "memory", "malloc",
+              "symbols")
 
 
 def main():
@@ -482,6 +571,11 @@ def main():
     ap.add_argument("--holdup-windows", type=int, default=20, help="patching and baseline windows each")
     ap.add_argument("--shadow-ops", type=int, default=20000, help="operations per batch of the shadow benchmark")
     ap.add_argument("--shadow-rounds", type=int, default=201)
+    ap.add_argument("--patchsize-cycles", type=int, default=20, help="cycles of each patch size")
+    ap.add_argument("--memory-rounds", type=int, default=20)
+    ap.add_argument("--malloc-ops", type=int, default=20000, help="operations per batch of the malloc benchmark")
+    ap.add_argument("--malloc-rounds", type=int, default=201)
+    ap.add_argument("--symbols-rounds", type=int, default=21)
     ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
     ap.add_argument("--json", help="also write the raw measurements to this file")
     a = ap.parse_args()
@@ -490,6 +584,7 @@ def main():
         a.startup_runs, a.dlopen_runs, a.calls, a.rounds, a.repeat, warmup = 3, 3, 1000, 3, 1, 1
         a.transition_threads, a.transition_cycles, a.holdup_threads, a.holdup_windows = "1,3", 1, 3, 1
         a.shadow_ops, a.shadow_rounds = 1000, 3
+        a.patchsize_cycles, a.memory_rounds, a.malloc_ops, a.malloc_rounds, a.symbols_rounds = 1, 1, 1000, 3, 2
     only = set(a.only or BENCHMARKS)
     build = Build(a.build_dir)
     report_machine(a.build_dir)
@@ -509,6 +604,14 @@ def main():
                                                 a.holdup_windows)
     if "shadow" in only:
         raw["shadow"] = sh = bench_shadow(build, a.shadow_ops, a.shadow_rounds)
+    if "patchsize" in only:
+        raw["patchsize"] = ps = transition.patch_size(build, a.patchsize_cycles)
+    if "memory" in only:
+        raw["memory"] = mem = footprint.bench_memory(build, a.memory_rounds)
+    if "malloc" in only:
+        raw["malloc"] = ml = footprint.bench_malloc(build, a.malloc_ops, a.malloc_rounds)
+    if "symbols" in only:
+        raw["symbols"] = sy = lookup.bench_symbols(build, a.symbols_rounds)
     if "startup" in only:
         report_startup(st)
     if "dlopen" in only:
@@ -521,12 +624,33 @@ def main():
         transition.report(tr)
     if "shadow" in only:
         report_shadow(sh)
-    if not a.smoke:
-        print("\nTargets (issues 2 and 5), medians of paired differences:")
-        if {"startup", "dlopen", "calls"} <= only:
-            report_targets(st, dl, pooled)
-        if "transition" in only:
-            transition.report_targets(tr)
+    if "patchsize" in only:
+        transition.report_patch_size(ps)
+    if "memory" in only:
+        footprint.report_memory(mem)
+    if "malloc" in only:
+        footprint.report_malloc(ml)
+    if "symbols" in only:
+        lookup.report(sy)
+    rows = []  # issue 5's targets, in the issue's order
+    if "calls" in only:
+        rows += calls_rows(pooled)
+    if "transition" in only:
+        rows += transition.target_rows(tr)
+    if "patchsize" in only:
+        rows += transition.patch_size_rows(ps)
+    if "transition" in only:
+        rows += transition.busy_rows(tr)
+    if "memory" in only:
+        rows += footprint.memory_rows(mem)
+    if {"startup", "dlopen"} <= only:
+        rows += startup_rows(st, dl)
+    if "malloc" in only:
+        rows += footprint.malloc_rows(ml)
+    if "symbols" in only:
+        rows += lookup.target_rows(sy)
+    if rows:
+        print_targets(rows)
     print("load average %.2f %.2f %.2f at the end" % os.getloadavg())
     if a.json:
         with open(a.json, "w") as f:

@@ -10,14 +10,20 @@
 //                  the same pair in libbench_calls_lib.so (calls_lib.c), called
 //                  through the GOT (-fno-plt); the module replaces lib_patched()
 //                  too.
+//   hold()         where a thread sleeps while the module is loaded, so that
+//                  its patching transition stays open (the module replaces
+//                  hold() too): meanwhile the sites of patched() and
+//                  lib_patched() go through their transition stubs.
 //
 // Protocol (driven by bench.py): the program prints `ready`, then for each
 // line `run LABEL` on stdin it measures and prints, for each round,
 //   round LABEL I base=NS padded=NS patched=NS lib_base=NS lib_patched=NS
 // (nanoseconds per call), then `entry LABEL patched=XX XX lib_patched=XX XX`
 // (the first two bytes of their entries: `90 90` or `66 90` unpatched,
-// `eb ..` patched) and `done LABEL`. `quit` or end of input exits. Between
-// two lines the program blocks in read(), so a patch can be loaded meanwhile.
+// `eb ..` patched) and `done LABEL`. `hold` starts a thread that sleeps in
+// hold() and answers `ok TID`; `release` wakes it, joins it and answers `ok`.
+// `quit` or end of input exits. Between two lines the main thread blocks in
+// read(), so a patch can be loaded meanwhile.
 //
 // Method: a round times one batch of --calls calls of each function, in an
 // order that rotates from round to round, so slow drift of the machine
@@ -25,8 +31,14 @@
 // functions within a round. Calls are direct (the functions are template
 // arguments; the library's go through the GOT) and noipa, so each is a real
 // call of a real function.
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +54,15 @@ __attribute__((noipa)) int patched(int x) { return x * 2 + 1; }
 // calls_lib.c
 int lib_base(int x);
 int lib_patched(int x);
+
+// Sleeps until a byte arrives on `fd`: a thread blocked here has a function
+// of the patch on its stack, so the patching transition cannot complete.
+__attribute__((noipa)) int hold(int fd) {
+  char c;
+  while (read(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+  return 1;
+}
 }
 
 namespace {
@@ -100,6 +121,40 @@ void print_entry(const std::string& label) {
   printf("entry %s patched=%02x %02x lib_patched=%02x %02x\n", label.c_str(), p[0], p[1], l[0], l[1]);
 }
 
+// The thread asleep in hold(), started by `hold` and joined by `release`.
+struct Holder {
+  int pipe_fds[2] = {-1, -1};
+  pthread_t thread{};
+  bool running = false;
+};
+Holder g_holder;
+
+void* holder_main(void* arg) {
+  static_cast<std::atomic<long>*>(arg)->store(syscall(SYS_gettid));
+  hold(g_holder.pipe_fds[0]);
+  return nullptr;
+}
+
+// Starts the holder; returns its thread id once it runs (it may not be in
+// read() yet: the driver waits for its sleep in /proc).
+long start_holder() {
+  if (g_holder.running || pipe(g_holder.pipe_fds) != 0) return -1;
+  std::atomic<long> tid{0};
+  if (pthread_create(&g_holder.thread, nullptr, holder_main, &tid) != 0) return -1;
+  g_holder.running = true;
+  while (tid.load() == 0) sched_yield();
+  return tid.load();
+}
+
+bool release_holder() {
+  if (!g_holder.running || write(g_holder.pipe_fds[1], "x", 1) != 1) return false;
+  pthread_join(g_holder.thread, nullptr);
+  close(g_holder.pipe_fds[0]);
+  close(g_holder.pipe_fds[1]);
+  g_holder.running = false;
+  return true;
+}
+
 long option(int argc, char** argv, const char* name, long fallback) {
   for (int i = 1; i + 1 < argc; ++i)
     if (strcmp(argv[i], name) == 0) return strtol(argv[i + 1], nullptr, 10);
@@ -117,6 +172,15 @@ int main(int argc, char** argv) {
   printf("ready\n");
   std::string line;
   while (std::getline(std::cin, line) && line != "quit") {
+    if (line == "hold") {
+      long tid = start_holder();
+      printf(tid > 0 ? "ok %ld\n" : "error cannot start the holder\n", tid);
+      continue;
+    }
+    if (line == "release") {
+      printf(release_holder() ? "ok\n" : "error no holder\n");
+      continue;
+    }
     if (line.rfind("run ", 0) != 0) {
       printf("error unknown command: %s\n", line.c_str());
       continue;

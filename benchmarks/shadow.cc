@@ -19,13 +19,7 @@
 // the order alternating from round to round; bench.py compares them within
 // the round. Wall time, not CPU time: with 2 threads the baseline's waits
 // for its mutex are the point.
-#include <pthread.h>
-#include <sched.h>
-#include <time.h>
-
 #include <algorithm>
-#include <atomic>
-#include <barrier>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,11 +27,11 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "pinned_pair.h"
 #include "uklp/livepatch.h"
 
 namespace {
@@ -45,12 +39,6 @@ namespace {
 constexpr size_t kObjects = 1024;  // per thread
 constexpr unsigned long kLiveId = 1, kChurnId = 2;
 constexpr size_t kDataSize = 16;
-
-uint64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
 
 // ---- the two implementations, behind one interface ----
 
@@ -150,86 +138,6 @@ constexpr OpPair kOps[] = {
     {"get_or_alloc", op_get_or_alloc<Shadow>, op_get_or_alloc<Baseline>, 1},
 };
 
-// ---- threads ----
-
-// The wall time of one batch, and how much of it both threads spent in it
-// (1 with one thread): on a loaded machine the two threads of a batch do
-// not always run at once, and a batch they ran one after the other says
-// little about contention.
-struct Timing {
-  double ns_per_op;
-  double overlap;
-};
-
-// A second thread that runs the same batch as the main thread, at once.
-class Helper {
- public:
-  explicit Helper(Objects& objects) : objects_(objects), thread_([this] { loop(); }) {
-    pin(pthread_self(), 0);
-    pin(thread_.native_handle(), 1);
-  }
-  ~Helper() {
-    op_ = nullptr;
-    start_.arrive_and_wait();
-    thread_.join();
-  }
-  Timing run_both(Op op, Objects& mine, long n) {
-    op_ = op;
-    n_ = n;
-    start_.arrive_and_wait();
-    rendezvous();
-    uint64_t t0 = now_ns();
-    op(mine, n);
-    uint64_t t1 = now_ns();
-    done_.arrive_and_wait();
-    uint64_t first = std::min(t0, helper_t0_), last = std::max(t1, helper_t1_);
-    uint64_t both_from = std::max(t0, helper_t0_), both_to = std::min(t1, helper_t1_);
-    double both = both_to > both_from ? double(both_to - both_from) : 0.0;
-    return {double(last - first) / double(n), both / double(last - first)};
-  }
-
- private:
-  // One CPU each: a woken thread is otherwise often queued on its waker's
-  // CPU, and the two threads of a batch then take turns.
-  static void pin(pthread_t t, int cpu) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    pthread_setaffinity_np(t, sizeof set, &set);
-  }
-  // The barrier wakes the helper, which takes a while to run again; both
-  // threads then spin here until both are on a CPU, and start together.
-  void rendezvous() {
-    uint64_t target = (arrivals_.fetch_add(1) / 2 + 1) * 2;
-    while (arrivals_.load(std::memory_order_acquire) < target) __builtin_ia32_pause();
-  }
-  void loop() {
-    for (;;) {
-      start_.arrive_and_wait();
-      if (!op_) return;
-      rendezvous();
-      helper_t0_ = now_ns();
-      op_(objects_, n_);
-      helper_t1_ = now_ns();
-      done_.arrive_and_wait();
-    }
-  }
-  Objects& objects_;
-  Op op_ = nullptr;
-  long n_ = 0;
-  uint64_t helper_t0_ = 0, helper_t1_ = 0;
-  std::atomic<uint64_t> arrivals_{0};
-  std::barrier<> start_{2}, done_{2};
-  std::thread thread_;
-};
-
-Timing time_batch(Op op, int threads, Helper& helper, Objects& mine, long n) {
-  if (threads == 2) return helper.run_both(op, mine, n);
-  uint64_t t0 = now_ns();
-  op(mine, n);
-  return {double(now_ns() - t0) / double(n), 1.0};
-}
-
 void populate(Objects& o) {
   for (size_t i = 0; i < kObjects; ++i)
     if (!Shadow::alloc(o[i], kLiveId) || !Baseline::alloc(o[i], kLiveId)) abort();
@@ -239,23 +147,23 @@ void run(long ops, int rounds) {
   static Objects main_objects, helper_objects;
   populate(main_objects);
   populate(helper_objects);
-  Helper helper(helper_objects);
+  bench::PinnedPair<Objects> pair(helper_objects);
   for (const OpPair& p : kOps)  // warm-up: caches, predictors, free lists
     for (int threads : {1, 2}) {
-      time_batch(p.shadow, threads, helper, main_objects, ops / p.divisor);
-      time_batch(p.baseline, threads, helper, main_objects, ops / p.divisor);
+      pair.run(p.shadow, threads, main_objects, ops / p.divisor);
+      pair.run(p.baseline, threads, main_objects, ops / p.divisor);
     }
   for (int r = 0; r < rounds; ++r) {
     for (const OpPair& p : kOps) {
       long n = std::max(1L, ops / p.divisor);
       for (int threads : {1, 2}) {
-        Timing s, b;
+        bench::Timing s, b;
         if (r % 2) {
-          b = time_batch(p.baseline, threads, helper, main_objects, n);
-          s = time_batch(p.shadow, threads, helper, main_objects, n);
+          b = pair.run(p.baseline, threads, main_objects, n);
+          s = pair.run(p.shadow, threads, main_objects, n);
         } else {
-          s = time_batch(p.shadow, threads, helper, main_objects, n);
-          b = time_batch(p.baseline, threads, helper, main_objects, n);
+          s = pair.run(p.shadow, threads, main_objects, n);
+          b = pair.run(p.baseline, threads, main_objects, n);
         }
         printf("round %d %s %d shadow=%.3f baseline=%.3f overlap=%.2f,%.2f\n", r, p.name, threads, s.ns_per_op,
                b.ns_per_op, s.overlap, b.overlap);

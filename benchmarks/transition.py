@@ -15,6 +15,11 @@ For each thread count the cycles alternate between idle (N threads) and busy
 (N threads and 2 callers of the patched function at full speed), so that the
 busy/idle ratio is paired cycle by cycle within one process.
 
+Patch size: a target with 1000 patchable functions and one thread
+(bench_funcs, funcs.c), cycles of a module replacing all 1000
+(livepatch-bench-funcs-1000.so) alternating with cycles of one replacing
+one of them (livepatch-bench-funcs-1.so), the baseline, in one process.
+
 Hold-up: another target, with N idle threads and S spinners that keep the
 largest gap between consecutive CLOCK_MONOTONIC reads, alternates windows
 of one whole cycle (load, disable, unload) with baseline windows of the same
@@ -27,7 +32,7 @@ import statistics
 import subprocess
 import time
 
-from bench import clean_env, quantile, summary, verdict, wait_for_socket
+from bench import clean_env, quantile, summary, wait_for_socket
 
 PATCH_NAME = "livepatch_bench_transition"  # livepatch-bench-transition.so
 CALLERS = 2
@@ -36,14 +41,16 @@ CALLERS = 2
 TARGET_MS = {1: 2.0, 100: 5.0, 1000: 50.0}
 TARGET_HOLDUP_US = 100.0
 TARGET_BUSY_RATIO = 3.0
+FUNC_COUNTS = ("1", "1000")  # the patch-size modules
+TARGET_1000_FUNCS_MS = 50.0
 
 
 class Target:
-    """bench_transition under `uklp run`, driven line by line."""
+    """bench_transition (or the program `argv`) under `uklp run`, driven line by line."""
 
-    def __init__(self, build, threads, spinners=0):
-        cmd = [build.uklp, "run", "--", build.transition, "--threads", str(threads),
-               "--spinners", str(spinners)]
+    def __init__(self, build, threads=1, spinners=0, argv=None):
+        argv = argv or [build.transition, "--threads", str(threads), "--spinners", str(spinners)]
+        cmd = [build.uklp, "run", "--", *argv]
         self.build = build
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      bufsize=1, env=clean_env())
@@ -98,12 +105,12 @@ class Target:
 PID = object()  # stands for the target's pid in Target.uklp's arguments
 
 
-def log_times(lines):
+def log_times(lines, patch):
     """Seconds of the last `enabling patch`, and of the start and completion
     of the patching transition that follows it."""
-    marks = {"enabling": f"enabling patch '{PATCH_NAME}'",
-             "starting": f"'{PATCH_NAME}': starting patching transition",
-             "complete": f"'{PATCH_NAME}': patching complete"}
+    marks = {"enabling": f"enabling patch '{patch}'",
+             "starting": f"'{patch}': starting patching transition",
+             "complete": f"'{patch}': patching complete"}
     found = {}
     for line in lines:
         stamp, _, text = line.partition("]")
@@ -117,25 +124,26 @@ def log_times(lines):
     return found
 
 
-def wait_patched(target):
+def wait_patched(target, patch):
     """Polls the transition attribute until 0 (when `uklp load` returns before
     the end); returns the number of polls that saw it still running."""
     for polls in range(2000):
-        _, out = target.uklp("sys", PID, f"livepatch/{PATCH_NAME}/transition")
+        _, out = target.uklp("sys", PID, f"livepatch/{patch}/transition")
         if out.split()[-1] == "0":
             return polls
         time.sleep(0.001)
     raise RuntimeError("the patching transition did not end")
 
 
-def cycle(target):
-    """One load/disable/unload cycle: {log, enable, transition, load (ms), polls}."""
-    load_s, _ = target.uklp("load", PID, target.build.transition_module)
-    polls = wait_patched(target)
+def cycle(target, module=None, patch=PATCH_NAME):
+    """One load/disable/unload cycle of `module` (default: the one-function
+    transition module): {log, enable, transition, load (ms), polls}."""
+    load_s, _ = target.uklp("load", PID, module or target.build.transition_module)
+    polls = wait_patched(target, patch)
     _, out = target.uklp("dmesg", PID)
-    t = log_times(out.splitlines())
-    target.uklp("disable", PID, PATCH_NAME)
-    target.uklp("unload", PID, PATCH_NAME)
+    t = log_times(out.splitlines(), patch)
+    target.uklp("disable", PID, patch)
+    target.uklp("unload", PID, patch)
     ms = lambda a, b: (t[b] - t[a]) * 1e3
     return {"log": ms("enabling", "complete"), "enable": ms("enabling", "starting"),
             "transition": ms("starting", "complete"), "load": load_s * 1e3, "polls": polls}
@@ -193,6 +201,27 @@ def holdup(build, threads, spinners, windows):
     finally:
         target.quit()
     return out
+
+
+def patch_size(build, cycles):
+    """{"1": [cycle], "1000": [cycle]}: the 1- and 1000-function modules,
+    alternating in one idle process of bench_funcs after a warm-up cycle of
+    each."""
+    out = {n: [] for n in FUNC_COUNTS}
+    target = Target(build, argv=[build.funcs])
+    try:
+        for n in FUNC_COUNTS:
+            cycle(target, build.funcs_modules[n], funcs_patch(n))
+        for i in range(cycles):
+            for n in (FUNC_COUNTS if i % 2 == 0 else FUNC_COUNTS[::-1]):
+                out[n].append(cycle(target, build.funcs_modules[n], funcs_patch(n)))
+    finally:
+        target.quit()
+    return out
+
+
+def funcs_patch(n):
+    return f"livepatch_bench_funcs_{n}"  # livepatch-bench-funcs-N.so
 
 
 def run(build, thread_counts, cycles, holdup_threads, spinners, windows):
@@ -255,25 +284,64 @@ def report(res):
               f"max - max {max(h['patch'][which]) - max(h['baseline'][which]):+.0f}")
 
 
-def report_targets(res):
-    lat = res["latency"]
-    for n, per in lat.items():
+def report_patch_size(ps):
+    n = len(ps["1"])
+    print(f"\n8. Patch size (ms; median [p25, p75] p90 over {n} load/disable/unload cycles each; the 1- and "
+          "1000-function patches alternate in one idle process of 1 thread)")
+    print(f"   {'funcs':>7} {'log':>30} {'enable':>30} {'transition':>30} {'load (wall)':>30}")
+    keys = ("log", "enable", "transition", "load")
+    for count in FUNC_COUNTS:
+        cols = [fmt_ms([c[k] for c in ps[count]]) for k in keys]
+        print(f"   {count:>7} " + " ".join(f"{c:>30}" for c in cols))
+    ratios = [fmt_ms(paired_ratio(ps["1"], ps["1000"], k)) for k in keys]
+    print(f"   {'1000/1':>7} " + " ".join(f"{c:>30}" for c in ratios))
+    diffs = [fmt_ms([b[k] - a[k] for a, b in zip(ps["1"], ps["1000"])]) for k in keys]
+    print(f"   {'1000-1':>7} " + " ".join(f"{c:>30}" for c in diffs))
+
+
+def target_rows(res):
+    """Issue 5's latency and hold-up targets as rows of bench.print_targets."""
+    rows = []
+    for n, per in res["latency"].items():
         target = TARGET_MS.get(int(n))
         if target is None:
             continue
-        log = statistics.median(c["log"] for c in per["idle"])
-        load = statistics.median(c["load"] for c in per["idle"])
-        print(f"   transition, {n} idle threads: {log:.2f} ms in the runtime (p90 "
-              f"{p90([c['log'] for c in per['idle']]):.2f}), {load:.2f} ms for the whole `uklp load` "
-              f"(target {target:g} ms): {verdict(log <= target)} in the runtime, {verdict(load <= target)} "
-              "for the command")
-    for n, per in lat.items():
-        ratio = statistics.median(paired_ratio(per["idle"], per["busy"], "log"))
-        print(f"   transition with {CALLERS} callers at full speed, {n} threads: {ratio:.2f}x idle "
-              f"(target < {TARGET_BUSY_RATIO:g}x): {verdict(ratio < TARGET_BUSY_RATIO)}")
+        for key, where in (("log", "in the runtime"), ("load", "whole `uklp load`")):
+            v = [c[key] for c in per["idle"]]
+            rows.append((f"load to patching complete, 1-function patch, {n} idle thread{plural(n)}, {where}",
+                         f"{statistics.median(v):.2f} ms (p90 {p90(v):.2f})", "", "", f"{target:g} ms",
+                         statistics.median(v) <= target))
     h = res["holdup"]
-    worst, base = max(h["patch"]["all"]), max(h["baseline"]["all"])
     stopped, stopped_base = max(h["patch"]["stopped"]), max(h["baseline"]["stopped"])
-    print(f"   longest hold-up of a running thread (target < {TARGET_HOLDUP_US:g} us): stopped {stopped:.0f} us "
-          f"(baseline {stopped_base:.0f} us): {verdict(stopped < TARGET_HOLDUP_US)}; any gap {worst:.0f} us in "
-          f"patching windows, {base:.0f} us in baseline windows ({worst - base:+.0f} us)")
+    worst, base = max(h["patch"]["all"]), max(h["baseline"]["all"])
+    rows.append(("longest time a running thread is stopped by a patch (max over windows)", f"{stopped:.0f} us",
+                 f"{stopped_base:.0f} us without patching", f"{stopped - stopped_base:+.0f} us (any gap: "
+                 f"{worst:.0f} vs {base:.0f} us)", f"< {TARGET_HOLDUP_US:g} us", stopped < TARGET_HOLDUP_US))
+    return rows
+
+
+def busy_rows(res):
+    rows = []
+    for n, per in res["latency"].items():
+        busy = statistics.median(c["log"] for c in per["busy"])
+        idle = statistics.median(c["log"] for c in per["idle"])
+        ratio = statistics.median(paired_ratio(per["idle"], per["busy"], "log"))
+        rows.append((f"transition with {CALLERS} callers at full speed, {n} idle thread{plural(n)} (in the runtime)",
+                     f"{busy:.2f} ms", f"idle {idle:.2f} ms", f"{ratio:.2f}x", f"< {TARGET_BUSY_RATIO:g}x",
+                     ratio < TARGET_BUSY_RATIO))
+    return rows
+
+
+def plural(n):
+    return "" if str(n) == "1" else "s"
+
+
+def patch_size_rows(ps):
+    rows = []
+    for key, where in (("log", "in the runtime"), ("load", "whole `uklp load`")):
+        big, one = (statistics.median(c[key] for c in ps[n]) for n in ("1000", "1"))
+        ratio = statistics.median(paired_ratio(ps["1"], ps["1000"], key))
+        rows.append((f"load to patching complete, 1000-function patch, {where}", f"{big:.2f} ms",
+                     f"1 function {one:.2f} ms", f"{ratio:.1f}x", f"< {TARGET_1000_FUNCS_MS:g} ms",
+                     big < TARGET_1000_FUNCS_MS))
+    return rows
