@@ -17,22 +17,6 @@
 namespace uklp::cli {
 namespace {
 
-Status connect_error(const Target& t, int err) {
-  // Not ETIMEDOUT, which means "sent, but no final answer in time".
-  if (err == EAGAIN || err == EINPROGRESS)
-    return error(EAGAIN, fmt::format("process {} did not accept the connection in time (is it stopped?)", t.pid));
-  if (err == ECONNREFUSED || err == ENOENT) {
-    std::string msg = fmt::format(
-        "process {} does not run the uklp runtime (no control socket @uklp/{}); start it with "
-        "'uklp run' or LD_PRELOAD=libuklp.so",
-        t.pid, t.ns_pid);
-    if (!in_our_net_namespace(t.pid))
-      msg += fmt::format(", or run uklp in its network namespace (nsenter --net --target {})", t.pid);
-    return error(err, msg);
-  }
-  return error(err, fmt::format("cannot connect to process {} (control socket @uklp/{})", t.pid, t.ns_pid));
-}
-
 Status connect_to(const Target& t, int sock) {
   socklen_t len = 0;
   sockaddr_un addr = protocol::address(t.ns_pid, &len);
@@ -56,15 +40,6 @@ Status arm_deadline(int sock, const std::optional<Deadline>& deadline) {
   return Status::ok();
 }
 
-Status read_error(const Target& t, const Status& s) {
-  if (s.code() == EAGAIN || s.code() == EWOULDBLOCK || s.code() == ETIMEDOUT)
-    return error(ETIMEDOUT, fmt::format("no answer from process {} before the deadline", t.pid));
-  if (s.code() == ENODATA || s.code() == ECONNRESET || s.code() == EPROTO)
-    return error(EPROTO, fmt::format("process {} closed the control connection without an answer "
-                                     "(did it exit?)", t.pid));
-  return error(s.code(), fmt::format("process {}: {}", t.pid, s.message()));
-}
-
 void call(const std::function<void(std::string_view)>& fn, std::string_view payload) {
   if (fn) fn(payload);
 }
@@ -76,6 +51,7 @@ Status read_answer(const Target& t, int sock, const AnswerHandlers& h, const std
     if (buffer.find('\n') == std::string::npos) UKLP_TRY(arm_deadline(sock, deadline));
     if (Status s = protocol::read_line(sock, buffer, line); !s) return read_error(t, s);
     auto [kind, payload] = split_answer(line);
+    if ((kind == "ok" || kind == "error") && h.answered) *h.answered = true;
     if (kind == "ok") return Status::ok();
     if (kind == "error") return parse_error_payload(payload);
     if (kind == "log") call(h.log, payload);
@@ -86,6 +62,31 @@ Status read_answer(const Target& t, int sock, const AnswerHandlers& h, const std
 }
 
 }  // namespace
+
+Status connect_error(const Target& t, int err) {
+  // Not ETIMEDOUT, which means "sent, but no final answer in time".
+  if (err == EAGAIN || err == EINPROGRESS)
+    return error(EAGAIN, fmt::format("process {} did not accept the connection in time (is it stopped?)", t.pid));
+  if (err == ECONNREFUSED || err == ENOENT) {
+    std::string msg = fmt::format(
+        "process {} does not run the uklp runtime (no control socket @uklp/{}); start it with "
+        "'uklp run' or LD_PRELOAD=libuklp.so",
+        t.pid, t.ns_pid);
+    if (!in_our_net_namespace(t.pid))
+      msg += fmt::format(", or run uklp in its network namespace (nsenter --net --target {})", t.pid);
+    return error(err, msg);
+  }
+  return error(err, fmt::format("cannot connect to process {} (control socket @uklp/{})", t.pid, t.ns_pid));
+}
+
+Status read_error(const Target& t, const Status& s) {
+  if (s.code() == EAGAIN || s.code() == EWOULDBLOCK || s.code() == ETIMEDOUT)
+    return error(ETIMEDOUT, fmt::format("no answer from process {} before the deadline", t.pid));
+  if (s.code() == ENODATA || s.code() == ECONNRESET || s.code() == EPROTO)
+    return error(EPROTO, fmt::format("process {} closed the control connection without an answer "
+                                     "(did it exit?)", t.pid));
+  return error(s.code(), fmt::format("process {}: {}", t.pid, s.message()));
+}
 
 std::optional<Deadline> deadline_after(double seconds) {
   if (seconds <= 0) return std::nullopt;

@@ -32,6 +32,7 @@ struct AnswerHandlers {
   std::function<void(std::string_view)> log;       // "log\t..."
   std::function<void(std::string_view)> progress;  // "progress\t..."
   std::function<void(std::string_view)> data;      // "data\t..."
+  bool* answered = nullptr;  // set to true once the final line (ok or error) is read
 };
 
 using Deadline = std::chrono::steady_clock::time_point;
@@ -51,6 +52,13 @@ struct RequestOptions {
 // failures get a message that names the process.
 Status request(const Target& target, const std::vector<std::string>& fields,
                const AnswerHandlers& handlers, const RequestOptions& options = {});
+
+// The error of a failed connect(2) to `t`'s control socket, with the
+// message users see ("does not run the uklp runtime", ...).
+Status connect_error(const Target& t, int err);
+// The error of a failed read of `t`'s answer: ETIMEDOUT for a deadline,
+// EPROTO for a connection closed before the final line.
+Status read_error(const Target& t, const Status& s);
 
 // The payload of an "error" line, "ERRNO\tMESSAGE", as a Status. A
 // malformed line is EPROTO.

@@ -7,12 +7,14 @@
 // (the runtime answers once the transition has started, whatever FLAGS
 // says; the wait is transition_wait.h). Disabling a patch that is still in
 // its patching transition reverses that transition (the kernel's
-// klp_reverse_transition()).
+// klp_reverse_transition()). With --pid LIST or --all-of PROGRAM instead of
+// PID: in every selected process at once (batch_command.h).
 #include <memory>
 
 #include <fmt/core.h>
 
 #include "args.h"
+#include "batch_command.h"
 #include "cli.h"
 #include "output.h"
 #include "session.h"
@@ -22,9 +24,11 @@ namespace uklp::cli {
 namespace {
 
 struct DisableOptions {
+  std::vector<std::string> args;  // PID PATCH, or PATCH with a selector
   std::string pid_text, patch;
   bool no_wait = false;
   double timeout = 0;  // seconds; 0: no limit
+  BatchOptions batch;  // --pid, --all-of, --parallel
 };
 
 struct Disable {
@@ -58,7 +62,15 @@ void report_disabled(const Context& ctx, const DisableOptions& o, const Disable&
     fmt::print("patch '{}' disabled in process {}\n", o.patch, d.pid);
 }
 
-int run_disable(const Context& ctx, const DisableOptions& o) {
+int run_disable_batch(const Context& ctx, const DisableOptions& o) {
+  BatchOperation op{.command = BatchCommand::disable, .patch = o.patch, .wait = !o.no_wait};
+  op.request = {"disable", o.patch, o.no_wait ? "nowait" : "wait"};
+  return run_batch(ctx, o.batch, std::move(op), o.timeout);
+}
+
+int run_disable(const Context& ctx, DisableOptions& o) {
+  if (Status s = split_target_args(o.args, o.batch, o.pid_text, o.patch); !s) return report_error(ctx, s, kExitUsage);
+  if (o.batch.selector.given()) return run_disable_batch(ctx, o);  // --pid, --all-of
   Disable d;
   auto pid = parse_pid(o.pid_text);
   if (!pid) return report_error(ctx, pid.status(), kExitUsage);
@@ -76,8 +88,10 @@ Subcommand add_disable_command(CLI::App& app) {
   auto o = std::make_shared<DisableOptions>();
   CLI::App* cmd = app.add_subcommand("disable", "Disable a patch (the kernel's echo 0 > enabled)");
   add_wait_options(cmd, o->no_wait, o->timeout, "Return once the unpatching transition has started");
-  cmd->add_option("PID", o->pid_text, "The target process")->required();
-  cmd->add_option("PATCH", o->patch, "The patch name (see 'uklp list PID')")->required();
+  add_batch_options(cmd, o->batch);
+  cmd->add_option("ARGS", o->args, "PID PATCH (the patch name, see 'uklp list PID'); with --pid or --all-of: PATCH");
+  set_usage(cmd, {"uklp disable [OPTIONS] PID PATCH",
+                  "uklp disable [OPTIONS] (--pid PID[,PID...] | --all-of PROGRAM)... PATCH"});
   return {cmd, [o](const Context& ctx) { return run_disable(ctx, *o); }};
 }
 

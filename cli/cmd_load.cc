@@ -1,6 +1,9 @@
 // cmd_load.cc: `uklp load [--no-wait] [--timeout SEC] PID PATCH.so [PARAM=VALUE...]`,
 // the kernel's insmod of a livepatch module: load it into process PID, run
-// its init (klp_enable_patch) and follow the transition to its end.
+// its init (klp_enable_patch) and follow the transition to its end. With
+// --pid LIST or --all-of PROGRAM instead of PID, the same in every selected
+// process at once (batch_command.h): the module is opened and checked once
+// and its descriptor sent to each.
 //
 // Request (lib/protocol.h): "load\tNAME\tFILE\tFLAGS\tPARAM=VALUE..." with
 // the module's descriptor attached (SCM_RIGHTS), FLAGS "wait" or "nowait"
@@ -19,6 +22,7 @@
 #include <fmt/core.h>
 
 #include "args.h"
+#include "batch_command.h"
 #include "cli.h"
 #include "elf_file.h"
 #include "module_name.h"
@@ -34,10 +38,12 @@ namespace uklp::cli {
 namespace {
 
 struct LoadOptions {
+  std::vector<std::string> args;  // PID PATCH.so PARAM..., or PATCH.so PARAM... with a selector
   std::string pid_text, file;
   std::vector<std::string> params;
   bool no_wait = false;
   double timeout = 0;  // seconds; 0: no limit
+  BatchOptions batch;  // --pid, --all-of, --parallel
 };
 
 struct Load {
@@ -50,15 +56,33 @@ struct Load {
   WaitReport report;
 };
 
-Status validate(const LoadOptions& o, Load& load) {
-  UKLP_ASSIGN_OR_RETURN(load.pid, parse_pid(o.pid_text));
+// Splits the positional arguments: PID (unless a selector names the
+// processes), PATCH.so, parameters.
+Status split_args(LoadOptions& o) {
+  bool batch = o.batch.selector.given();
+  size_t need = batch ? 1 : 2;
+  if (o.args.size() < need)
+    return error(EINVAL, batch ? "PATCH.so is required" : "PID and PATCH.so are required (or --pid/--all-of and PATCH.so)");
+  if (batch && o.args.size() >= 2 && parse_pid(o.args[0]) && o.args[1].find('=') == std::string::npos)
+    return error(EINVAL, "a PID before PATCH.so cannot be combined with --pid or --all-of; add it to --pid");
+  if (!batch) o.pid_text = o.args[0];
+  o.file = o.args[need - 1];
+  o.params.assign(o.args.begin() + static_cast<long>(need), o.args.end());
+  return o.batch.check();
+}
+
+Status validate(LoadOptions& o, Load& load) {
+  UKLP_TRY(split_args(o));
+  if (!o.batch.selector.given()) {
+    UKLP_ASSIGN_OR_RETURN(load.pid, parse_pid(o.pid_text));
+  }
   for (const auto& p : o.params) UKLP_TRY(check_param(p));
   return Status::ok();
 }
 
 // The process exists, and the file is an ELF shared object named like a module.
 Status open_module(const LoadOptions& o, Load& load) {
-  UKLP_TRY(check_process(load.pid));
+  if (load.pid) UKLP_TRY(check_process(load.pid));
   load.path = absolute_path(o.file);
   load.fd = UniqueFd(::open(o.file.c_str(), O_RDONLY | O_CLOEXEC));
   if (load.fd.get() < 0) return error(errno, "cannot open '" + o.file + "'");
@@ -106,10 +130,19 @@ void report_loaded(const Context& ctx, const LoadOptions& o, const Load& load) {
     fmt::print("patch '{}' enabled in process {}\n", load.name, load.pid);
 }
 
-int run_load(const Context& ctx, const LoadOptions& o) {
+// Many processes: the request as for one, the same descriptor for all.
+int run_load_batch(const Context& ctx, const LoadOptions& o, Load& load) {
+  BatchOperation op{.command = BatchCommand::load, .patch = load.name, .module_fd = load.fd.get(), .wait = !o.no_wait};
+  op.request = {"load", load.name, load.path, o.no_wait ? "nowait" : "wait"};
+  op.request.insert(op.request.end(), o.params.begin(), o.params.end());
+  return run_batch(ctx, o.batch, std::move(op), o.timeout, {{"file", load.path}});
+}
+
+int run_load(const Context& ctx, LoadOptions& o) {
   Load load;
-  if (Status s = validate(o, load); !s) return report_error(ctx, s, kExitUsage);  // pid, parameters
+  if (Status s = validate(o, load); !s) return report_error(ctx, s, kExitUsage);  // arguments, parameters
   Status s = open_module(o, load);     // process, ELF shared object, patch name
+  if (s && o.batch.selector.given()) return run_load_batch(ctx, o, load);  // --pid, --all-of
   if (s) s = send_load(ctx, o, load);  // request and log lines until ok: the transition has started
   if (s && !o.no_wait && !enabled_no_patch(load))
     s = wait_for_transition(ctx, load.wait, load.exchange, load.report);  // until it ends, enabled
@@ -125,9 +158,10 @@ Subcommand add_load_command(CLI::App& app) {
   auto o = std::make_shared<LoadOptions>();
   CLI::App* cmd = app.add_subcommand("load", "Load a patch module into a process and enable its patch");
   add_wait_options(cmd, o->no_wait, o->timeout, "Return once the transition has started");
-  cmd->add_option("PID", o->pid_text, "The target process")->required();
-  cmd->add_option("PATCH", o->file, "The patch module (PATCH.so)")->required();
-  cmd->add_option("PARAM", o->params, "Module parameters NAME=VALUE");
+  add_batch_options(cmd, o->batch);
+  cmd->add_option("ARGS", o->args, "PID PATCH.so [PARAM=VALUE...]; with --pid or --all-of: PATCH.so [PARAM=VALUE...]");
+  set_usage(cmd, {"uklp load [OPTIONS] PID PATCH.so [PARAM=VALUE...]",
+                  "uklp load [OPTIONS] (--pid PID[,PID...] | --all-of PROGRAM)... PATCH.so [PARAM=VALUE...]"});
   return {cmd, [o](const Context& ctx) { return run_load(ctx, *o); }};
 }
 

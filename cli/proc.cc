@@ -2,25 +2,40 @@
 #include "proc.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <set>
 #include <sstream>
 
 namespace uklp::cli {
 namespace {
 
+// Plain read(2): a batch command reads small /proc files of every
+// process it considers, and an ifstream costs several times more.
 bool read_text(const std::string& path, std::string& out) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) out.append(buf, static_cast<size_t>(n));
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return n == 0;
+}
+
+constexpr std::string_view kDeleted = " (deleted)";
+
+std::string without_deleted(std::string path) {
+  if (path.ends_with(kDeleted)) path.resize(path.size() - kDeleted.size());
+  return path;
 }
 
 bool parse_int(std::string_view s, long& value, int base = 10) {
@@ -41,7 +56,7 @@ std::vector<std::string_view> split_ws(std::string_view line) {
 }
 
 std::string readlink_str(const std::string& path) {
-  char buf[256];
+  char buf[4096];
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
@@ -97,12 +112,28 @@ int parse_nspid(std::string_view status_text, int fallback) {
   return fallback;
 }
 
-Result<int> ns_pid_of(int pid) {
-  UKLP_TRY(check_process(pid));
+std::string status_field(std::string_view status_text, std::string_view key) {
+  std::string head = std::string(key) + ":";
+  size_t at = status_text.starts_with(head) ? 0 : status_text.find("\n" + head);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = status_text.substr(at + (at ? 1 : 0) + head.size());
+  rest = rest.substr(0, rest.find('\n'));
+  size_t start = rest.find_first_not_of(" \t");
+  return start == std::string_view::npos ? std::string() : std::string(rest.substr(start));
+}
+
+Result<ProcessStatus> read_process_status(int pid) {
   std::string text;
-  if (!read_text("/proc/" + std::to_string(pid) + "/status", text))
+  if (!read_text("/proc/" + std::to_string(pid) + "/status", text)) {
+    if (errno == ENOENT || errno == ESRCH) return error(ESRCH, "no such process " + std::to_string(pid));
     return error(errno ? errno : ESRCH, "cannot read /proc/" + std::to_string(pid) + "/status");
-  return parse_nspid(text, pid);
+  }
+  return ProcessStatus{parse_nspid(text, pid), status_field(text, "Name"), status_field(text, "State")};
+}
+
+Result<int> ns_pid_of(int pid) {
+  UKLP_ASSIGN_OR_RETURN(ProcessStatus st, read_process_status(pid));
+  return st.ns_pid;
 }
 
 std::string comm_of(int pid) {
@@ -115,14 +146,7 @@ std::string comm_of(int pid) {
 std::string state_of(int pid) {
   std::string text;
   if (!read_text("/proc/" + std::to_string(pid) + "/status", text)) return {};
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with("State:")) continue;
-    size_t start = line.find_first_not_of(" \t", 6);
-    return start == std::string::npos ? std::string() : line.substr(start);
-  }
-  return {};
+  return status_field(text, "State");
 }
 
 bool is_stopped_state(std::string_view state) { return state.starts_with("T") || state.starts_with("t"); }
@@ -152,6 +176,45 @@ Result<std::vector<ControlSocket>> list_control_sockets() {
   std::string text;
   if (!read_text("/proc/net/unix", text)) return error(errno ? errno : ENOENT, "cannot read /proc/net/unix");
   return parse_control_sockets(text);
+}
+
+std::vector<int> list_pids() {
+  std::vector<int> pids;
+  DIR* d = opendir("/proc");
+  if (!d) return pids;
+  while (dirent* e = readdir(d)) {
+    long pid = 0;
+    if (parse_int(e->d_name, pid) && pid > 0 && pid <= INT32_MAX) pids.push_back(static_cast<int>(pid));
+  }
+  closedir(d);
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
+std::string exe_of(int pid) { return without_deleted(readlink_str("/proc/" + std::to_string(pid) + "/exe")); }
+
+std::vector<std::string> parse_mapped_files(std::string_view maps_text) {
+  // "start-end perms offset dev inode   PATH": the path is what follows the
+  // sixth field's blanks; it may itself hold blanks.
+  std::vector<std::string> files;
+  std::set<std::string_view> seen;
+  size_t start = 0;
+  while (start < maps_text.size()) {
+    size_t nl = maps_text.find('\n', start);
+    std::string_view line = maps_text.substr(start, nl == std::string_view::npos ? nl : nl - start);
+    start = nl == std::string_view::npos ? maps_text.size() : nl + 1;
+    size_t slash = line.find('/');
+    if (slash == std::string_view::npos || split_ws(line.substr(0, slash)).size() != 5) continue;
+    std::string_view path = line.substr(slash);
+    if (seen.insert(path).second) files.push_back(without_deleted(std::string(path)));
+  }
+  return files;
+}
+
+std::vector<std::string> mapped_files(int pid) {
+  std::string text;
+  if (!read_text("/proc/" + std::to_string(pid) + "/maps", text)) return {};
+  return parse_mapped_files(text);
 }
 
 bool owns_socket(int pid, unsigned long inode) {

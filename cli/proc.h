@@ -20,6 +20,17 @@ namespace uklp::cli {
 
 // ESRCH "no such process PID" unless /proc/PID exists.
 Status check_process(int pid);
+
+// What /proc/PID/status says of a process, read once.
+struct ProcessStatus {
+  int ns_pid = 0;     // the innermost NSpid (see above)
+  std::string name;   // the Name: value, its comm
+  std::string state;  // the State: value, e.g. "S (sleeping)"
+};
+Result<ProcessStatus> read_process_status(int pid);
+// The value of field `key` ("State", "Name") of a /proc/PID/status text;
+// "" without one.
+std::string status_field(std::string_view status_text, std::string_view key);
 // The innermost pid from a /proc/PID/status text; `fallback` without NSpid.
 int parse_nspid(std::string_view status_text, int fallback);
 // The pid PID sees itself as (see above).
@@ -45,6 +56,17 @@ struct ControlSocket {
 // one per pid.
 std::vector<ControlSocket> parse_control_sockets(std::string_view proc_net_unix);
 Result<std::vector<ControlSocket>> list_control_sockets();
+// Every pid in /proc (processes, not threads), in ascending order.
+std::vector<int> list_pids();
+// The target of /proc/PID/exe without a " (deleted)" suffix; "" when it
+// cannot be read (a kernel thread, a zombie, another user's process).
+std::string exe_of(int pid);
+// The files /proc/PID/maps lists (each once, " (deleted)" removed); empty
+// when it cannot be read.
+std::vector<std::string> mapped_files(int pid);
+// The path column of a /proc/PID/maps text, as above.
+std::vector<std::string> parse_mapped_files(std::string_view maps_text);
+
 // True when /proc/PID/fd holds socket `inode` (false if unreadable).
 bool owns_socket(int pid, unsigned long inode);
 // Socket inode -> pid, from the /proc/*/fd links we may read (our own

@@ -29,28 +29,19 @@ std::string wait_direction(const TransitionWait& w) { return w.patching ? "patch
 
 bool deadline_passed(const TransitionWait& w) { return w.deadline && Clock::now() >= *w.deadline; }
 
-// A process that is gone, or a zombie: its runtime will not answer again.
-bool process_gone_now(int pid) {
-  if (!check_process(pid)) return true;
-  std::string state = state_of(pid);
-  return state.starts_with("Z") || state.starts_with("X");
-}
-
 // An exiting process closes its control socket before it becomes a
 // zombie: after a failed request, give it kExitGrace to get there.
 bool process_gone(int pid) {
   for (auto end = Clock::now() + kExitGrace; Clock::now() < end; std::this_thread::sleep_for(kFastPeriod))
-    if (process_gone_now(pid)) return true;
-  return process_gone_now(pid);
+    if (process_exited(pid)) return true;
+  return process_exited(pid);
 }
 
 // A failed request while waiting, in the terms of the wait.
 Status request_failure(const TransitionWait& w, const Status& s) {
   bool timed_out = s.code() == ETIMEDOUT || (s.code() == EAGAIN && deadline_passed(w));
   if (timed_out && w.timeout > 0) return timeout_error(w);
-  if (process_gone(w.pid))
-    return error(ESRCH, fmt::format("process {} exited before the {} transition of patch '{}' finished", w.pid,
-                                    wait_direction(w), w.patch));
+  if (process_gone(w.pid)) return exited_error(w);
   return s;
 }
 
@@ -64,9 +55,7 @@ Result<std::optional<TransitionStatus>> poll_status(const Context& ctx, const Tr
 // kSlowPeriod; never past the deadline.
 Status pause_before_next_poll(const TransitionWait& w) {
   if (deadline_passed(w)) return timeout_error(w);
-  auto next = Clock::now() + (Clock::now() - w.started < kFastPhase ? kFastPeriod : kSlowPeriod);
-  if (w.deadline && *w.deadline < next) next = *w.deadline;
-  std::this_thread::sleep_until(next);
+  std::this_thread::sleep_until(next_poll_time(w));
   return Status::ok();
 }
 
@@ -111,23 +100,12 @@ class WaitDisplay {
   std::vector<int> block_tids_;
 };
 
-// How the transition ended: livepatch/NAME/enabled, 1 after patching, 0
-// or ENOENT (the patch left the tree) after unpatching.
+// How the transition ended (transition_outcome).
 Status check_outcome(const Context& ctx, const TransitionWait& w, Exchange& ex) {
   ex.data.clear();
   Status s = exchange(ctx, w.pid, {"sys", "livepatch/" + w.patch + "/enabled"}, ex, {.deadline = w.deadline});
   if (!s && s.code() != ENOENT) return request_failure(w, s);
-  std::string value = !s || ex.data.empty() ? "0" : ex.data.front();
-  if (value != "0" && value != "1")
-    return error(EPROTO, fmt::format("unexpected value '{}' of livepatch/{}/enabled", value, w.patch));
-  if ((value == "1") == w.patching) return Status::ok();
-  if (w.patching)
-    return error(ECANCELED, fmt::format("the patching transition of patch '{}' was reversed: the patch is "
-                                        "disabled ('uklp disable' or a write of livepatch/{}/enabled)",
-                                        w.patch, w.patch));
-  return error(ECANCELED, fmt::format("the unpatching transition of patch '{}' was reversed: the patch is "
-                                      "enabled again (a write of livepatch/{}/enabled)",
-                                      w.patch, w.patch));
+  return transition_outcome(w, s, ex.data);
 }
 
 }  // namespace
@@ -151,6 +129,40 @@ Status wait_for_transition(const Context& ctx, const TransitionWait& w, Exchange
   }
   display.clear();
   return check_outcome(ctx, w, ex);
+}
+
+Clock::time_point next_poll_time(const TransitionWait& w) {
+  auto next = Clock::now() + (Clock::now() - w.started < kFastPhase ? kFastPeriod : kSlowPeriod);
+  if (w.deadline && *w.deadline < next) next = *w.deadline;
+  return next;
+}
+
+// livepatch/NAME/enabled: 1 after patching, 0 or ENOENT (the patch left
+// the tree) after unpatching.
+Status transition_outcome(const TransitionWait& w, const Status& answer, const std::vector<std::string>& data) {
+  if (!answer && answer.code() != ENOENT) return answer;
+  std::string value = !answer || data.empty() ? "0" : data.front();
+  if (value != "0" && value != "1")
+    return error(EPROTO, fmt::format("unexpected value '{}' of livepatch/{}/enabled", value, w.patch));
+  if ((value == "1") == w.patching) return Status::ok();
+  if (w.patching)
+    return error(ECANCELED, fmt::format("the patching transition of patch '{}' was reversed: the patch is "
+                                        "disabled ('uklp disable' or a write of livepatch/{}/enabled)",
+                                        w.patch, w.patch));
+  return error(ECANCELED, fmt::format("the unpatching transition of patch '{}' was reversed: the patch is "
+                                      "enabled again (a write of livepatch/{}/enabled)",
+                                      w.patch, w.patch));
+}
+
+bool process_exited(int pid) {
+  if (!check_process(pid)) return true;
+  std::string state = state_of(pid);
+  return state.starts_with("Z") || state.starts_with("X");
+}
+
+Status exited_error(const TransitionWait& w) {
+  return error(ESRCH, fmt::format("process {} exited before the {} transition of patch '{}' finished", w.pid,
+                                  wait_direction(w), w.patch));
 }
 
 Status timeout_error(const TransitionWait& w) {

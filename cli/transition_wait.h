@@ -67,6 +67,22 @@ struct WaitReport {
 // was reversed, ESRCH when the process exited.
 Status wait_for_transition(const Context& ctx, const TransitionWait& w, Exchange& ex, WaitReport& report);
 
+// The pieces of the wait, for callers that drive many waits at once
+// (batch_job.h) instead of blocking in wait_for_transition():
+//
+// When the next `status` poll is due: 10 ms after now during the first
+// 100 ms of the wait, then 100 ms; never past the deadline.
+std::chrono::steady_clock::time_point next_poll_time(const TransitionWait& w);
+// How the transition ended, from the answer to `sys livepatch/NAME/enabled`
+// (`answer`: its status, `data`: its data lines): OK, ECANCELED (reversed),
+// EPROTO (a value other than 0 or 1); a failed request other than ENOENT
+// is returned as it is.
+Status transition_outcome(const TransitionWait& w, const Status& answer, const std::vector<std::string>& data);
+// True when `pid` is gone or a zombie: its runtime will not answer again.
+bool process_exited(int pid);
+// ESRCH: the process exited before the transition finished.
+Status exited_error(const TransitionWait& w);
+
 // ETIMEDOUT: the transition goes on in the process; how to follow, force
 // or reverse it.
 Status timeout_error(const TransitionWait& w);

@@ -42,24 +42,28 @@ Result<std::string> join_fields(const std::vector<std::string>& fields) {
   return out;
 }
 
+ssize_t send_chunk(int sock, std::string_view data, int fd, int flags) {
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  }
+  return sendmsg(sock, &msg, MSG_NOSIGNAL | flags);
+}
+
 Status send_all(int sock, std::string_view data, int fd) {
   size_t done = 0;
   while (done < data.size()) {
-    iovec iov{const_cast<char*>(data.data() + done), data.size() - done};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (fd >= 0 && done == 0) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = SOL_SOCKET;
-      c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    ssize_t n = send_chunk(sock, data.substr(done), done == 0 ? fd : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return error(errno, "cannot write to the control socket");

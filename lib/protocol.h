@@ -76,6 +76,10 @@ Result<std::string> join_fields(const std::vector<std::string>& fields);
 
 // Writes all of `data`; when fd >= 0 it travels with the first byte (SCM_RIGHTS).
 Status send_all(int sock, std::string_view data, int fd = -1);
+// One sendmsg(2) of `data` (MSG_NOSIGNAL | `flags`), with `fd` attached
+// when fd >= 0: a part of send_all for callers with non-blocking sockets.
+// Returns what sendmsg returned (errno set on -1).
+ssize_t send_chunk(int sock, std::string_view data, int fd, int flags = 0);
 // Reads one '\n'-terminated line (without the '\n') into `line`, using
 // `buffer` to keep bytes read past it. Returns ENODATA at a clean EOF.
 // When `fd` is non-null, a descriptor passed with SCM_RIGHTS is stored there.

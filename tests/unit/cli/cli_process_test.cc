@@ -26,11 +26,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "proc.h"
 #include "protocol.h"
 #include "unique_fd.h"
-
-extern char** environ;
 
 namespace uklp::cli {
 namespace {
@@ -163,54 +162,6 @@ size_t occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
-}
-
-// ---- running the binary ----
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out, err;
-  nlohmann::json json() const { return nlohmann::json::parse(out); }
-};
-
-std::string read_all(int fd) {
-  std::string s;
-  char buf[4096];
-  ::lseek(fd, 0, SEEK_SET);
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
-  return s;
-}
-
-// Runs `uklp ARGS...` with `env` added to the environment.
-Outcome uklp(std::vector<std::string> args, std::vector<std::string> env = {}) {
-  args.insert(args.begin(), UKLP_CLI_BINARY);
-  for (char** e = environ; *e; ++e) env.emplace_back(*e);  // later duplicates lose
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  for (auto& e : env) envp.push_back(e.data());
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
-  UniqueFd out(memfd_create("out", MFD_CLOEXEC)), err(memfd_create("err", MFD_CLOEXEC));
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    dup2(out.get(), 1);
-    dup2(err.get(), 2);
-    execve(argv[0], argv.data(), envp.data());
-    _exit(99);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_all(out.get()), read_all(err.get())};
-}
-
-std::string self() { return std::to_string(getpid()); }
-
-std::string fixture_path() {
-  char buf[4096];
-  return std::string(realpath(UKLP_FIXTURE_PATCH, buf));
 }
 
 // ---- child processes as targets ----
