@@ -43,6 +43,9 @@ The benchmarks (docs/design.md, "Benchmarks", says why each is built so;
            (footprint.py).
   symbols  1000 lookups in an object with 100,000 symbols, first and warm,
            against dlsym() (lookup.py).
+  many     one `uklp load` / `disable` / `unload` of 100 (--many-counts
+           100,1000: and 1000) idle processes, first and later patches,
+           against the single-process form on one process times N (many.py).
 
 Every comparison is made within one run (a round of the interleaving), then
 summarized over rounds as a median with its interquartile range [p25, p75]:
@@ -64,6 +67,7 @@ import time
 import transition  # noqa: I001
 import footprint
 import lookup
+import many
 
 PATCH_NAME = "livepatch_bench_calls"  # livepatch-bench-calls.so
 FUNCS = ("base", "padded", "patched", "lib_base", "lib_patched")
@@ -552,7 +556,7 @@ def report_shadow(sh):
 
 
 BENCHMARKS = ("startup", "dlopen", "calls", "branch", "transition", "shadow", "patchsize", "memory", "malloc",
-              "symbols")
+              "symbols", "many")
 
 
 def main():
@@ -576,6 +580,8 @@ def main():
     ap.add_argument("--malloc-ops", type=int, default=20000, help="operations per batch of the malloc benchmark")
     ap.add_argument("--malloc-rounds", type=int, default=201)
     ap.add_argument("--symbols-rounds", type=int, default=21)
+    ap.add_argument("--many-counts", default="100", help="process counts of the many benchmark, e.g. 100,1000")
+    ap.add_argument("--many-rounds", type=int, default=5, help="later-patch rounds of the many benchmark")
     ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
     ap.add_argument("--json", help="also write the raw measurements to this file")
     a = ap.parse_args()
@@ -585,6 +591,7 @@ def main():
         a.transition_threads, a.transition_cycles, a.holdup_threads, a.holdup_windows = "1,3", 1, 3, 1
         a.shadow_ops, a.shadow_rounds = 1000, 3
         a.patchsize_cycles, a.memory_rounds, a.malloc_ops, a.malloc_rounds, a.symbols_rounds = 1, 1, 1000, 3, 2
+        a.many_counts, a.many_rounds = "3", 1
     only = set(a.only or BENCHMARKS)
     build = Build(a.build_dir)
     report_machine(a.build_dir)
@@ -612,6 +619,8 @@ def main():
         raw["malloc"] = ml = footprint.bench_malloc(build, a.malloc_ops, a.malloc_rounds)
     if "symbols" in only:
         raw["symbols"] = sy = lookup.bench_symbols(build, a.symbols_rounds)
+    if "many" in only:
+        raw["many"] = mn = many.run(build, [int(n) for n in a.many_counts.split(",")], a.many_rounds)
     if "startup" in only:
         report_startup(st)
     if "dlopen" in only:
@@ -632,6 +641,8 @@ def main():
         footprint.report_malloc(ml)
     if "symbols" in only:
         lookup.report(sy)
+    if "many" in only:
+        many.report(mn)
     rows = []  # issue 5's targets, in the issue's order
     if "calls" in only:
         rows += calls_rows(pooled)
@@ -649,6 +660,8 @@ def main():
         rows += footprint.malloc_rows(ml)
     if "symbols" in only:
         rows += lookup.target_rows(sy)
+    if "many" in only:
+        rows += many.target_rows(mn)
     if rows:
         print_targets(rows)
     print("load average %.2f %.2f %.2f at the end" % os.getloadavg())
