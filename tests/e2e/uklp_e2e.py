@@ -31,7 +31,9 @@ def uklp(*args, check=False, timeout=60):
 
 
 class Target:
-    def __init__(self, path, env=None, via_cli=True):
+    """`runtime=False`: a process without the runtime (no control socket to wait for)."""
+
+    def __init__(self, path, env=None, via_cli=True, runtime=True):
         e = dict(os.environ)
         e.update(env or {})
         argv = [UKLP, "run", "--", path] if via_cli else [path]
@@ -41,7 +43,8 @@ class Target:
         line = self.proc.stdout.readline().strip()
         if line != "ready":
             raise AssertionError(f"target did not start: {line!r}")
-        self._wait_for_socket()
+        if runtime:
+            self._wait_for_socket()
 
     def _wait_for_socket(self):
         name = f"@uklp/{self.pid}"
