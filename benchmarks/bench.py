@@ -578,7 +578,8 @@ def main():
     ap.add_argument("--patchsize-cycles", type=int, default=20, help="cycles of each patch size")
     ap.add_argument("--memory-rounds", type=int, default=20)
     ap.add_argument("--malloc-ops", type=int, default=20000, help="operations per batch of the malloc benchmark")
-    ap.add_argument("--malloc-rounds", type=int, default=201)
+    ap.add_argument("--malloc-rounds", type=int, default=101, help="rounds per pair of processes")
+    ap.add_argument("--malloc-repeat", type=int, default=3, help="pairs of processes of the malloc benchmark")
     ap.add_argument("--symbols-rounds", type=int, default=21)
     ap.add_argument("--many-counts", default="100", help="process counts of the many benchmark, e.g. 100,1000")
     ap.add_argument("--many-rounds", type=int, default=5, help="later-patch rounds of the many benchmark")
@@ -591,6 +592,7 @@ def main():
         a.transition_threads, a.transition_cycles, a.holdup_threads, a.holdup_windows = "1,3", 1, 3, 1
         a.shadow_ops, a.shadow_rounds = 1000, 3
         a.patchsize_cycles, a.memory_rounds, a.malloc_ops, a.malloc_rounds, a.symbols_rounds = 1, 1, 1000, 3, 2
+        a.malloc_repeat = 1
         a.many_counts, a.many_rounds = "3", 1
     only = set(a.only or BENCHMARKS)
     build = Build(a.build_dir)
@@ -616,7 +618,7 @@ def main():
     if "memory" in only:
         raw["memory"] = mem = footprint.bench_memory(build, a.memory_rounds)
     if "malloc" in only:
-        raw["malloc"] = ml = footprint.bench_malloc(build, a.malloc_ops, a.malloc_rounds)
+        raw["malloc"] = ml = footprint.bench_malloc(build, a.malloc_ops, a.malloc_rounds, a.malloc_repeat)
     if "symbols" in only:
         raw["symbols"] = sy = lookup.bench_symbols(build, a.symbols_rounds)
     if "many" in only:

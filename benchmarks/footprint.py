@@ -16,9 +16,10 @@ memory  resident memory of an idle prepared program (bench_transition with
 malloc  ns per free+malloc (bench_malloc, malloc.cc) with 1 and 2 threads,
         in a process with LD_PRELOAD=libuklp.so and one without, alive side
         by side: each round runs in both, the order alternating, and the
-        ratio with/without is paired within the round. A 2-thread round
-        counts when both threads ran together for 90 % of the batch in both
-        processes (bench.MIN_OVERLAP).
+        ratio with/without is paired within the round; the rounds of several
+        such pairs of processes are pooled. A 2-thread round counts when
+        both threads ran together for 90 % of the batch in both processes
+        (bench.MIN_OVERLAP).
 """
 import statistics
 import subprocess
@@ -137,21 +138,25 @@ class MallocProcess(Program):
         raise RuntimeError("bench_malloc exited during a round")
 
 
-def bench_malloc(build, ops, rounds):
-    """{"1"|"2": {"with": [ns], "without": [ns], "overlap": [min of both processes' overlaps]}}"""
+def bench_malloc(build, ops, rounds, repeat):
+    """{"1"|"2": {"with": [ns], "without": [ns], "overlap": [min of both processes' overlaps]}}: the
+    rounds of `repeat` pairs of processes, pooled (a pair's ratio also depends on where its two
+    processes' heaps and threads happen to lie: with 2 threads, pairs differed by up to 4 % either
+    way, each with a narrow spread)."""
     argv = [build.malloc, "--ops", str(ops)]
-    procs = {"without": MallocProcess(argv), "with": MallocProcess(argv, runtime=build.runtime)}
     out = {t: {"with": [], "without": [], "overlap": []} for t in ("1", "2")}
-    try:
-        for r in range(rounds):
-            got = {k: procs[k].round(r) for k in (("with", "without") if r % 2 else ("without", "with"))}
-            for t, res in out.items():
-                for k in ("with", "without"):
-                    res[k].append(got[k][t][0])
-                res["overlap"].append(min(got[k][t][1] for k in got))
-    finally:
-        for p in procs.values():
-            p.quit()
+    for _ in range(repeat):
+        procs = {"without": MallocProcess(argv), "with": MallocProcess(argv, runtime=build.runtime)}
+        try:
+            for r in range(rounds):
+                got = {k: procs[k].round(r) for k in (("with", "without") if r % 2 else ("without", "with"))}
+                for t, res in out.items():
+                    for k in ("with", "without"):
+                        res[k].append(got[k][t][0])
+                    res["overlap"].append(min(got[k][t][1] for k in got))
+        finally:
+            for p in procs.values():
+                p.quit()
     return out
 
 
