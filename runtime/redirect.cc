@@ -117,33 +117,82 @@ Result<Site*> create_site(Func* func, const std::string& object_name) {
   return site;
 }
 
-// Writes the entry bytes `to` over the current ones with the int3 protocol.
-Status switch_entry(Site* site, std::array<uint8_t, 2> to, bool evict_second_nop) {
-  const uintptr_t at = site->pad.nops;
+// One entry to change: its two bytes become `to`.
+struct EntrySwitch {
+  Site* site;
+  std::array<uint8_t, 2> to;
+};
+
+// While patch_object / unpatch_object run, entry changes are collected here
+// and made together (switch_entries); otherwise at once.
+std::vector<EntrySwitch>* g_batch = nullptr;
+
+// The int3 protocol for many entries at once, as the kernel's
+// text_poke_bp_batch: every first byte to int3, one sync; threads at a GCC
+// second NOP being replaced moved past it; every second byte, one sync;
+// every first byte, one sync. Threads that block SIGTRAP are held stopped
+// meanwhile, and nothing is allocated while they are.
+Status switch_entries(std::span<const EntrySwitch> v) {
+  if (v.empty()) return Status::ok();
+  std::vector<uintptr_t> seconds;  // GCC `90 90` entries becoming a jump
+  for (const EntrySwitch& e : v)
+    if (e.site->pad.kind == x86::EntryKind::gcc_nop_nop && e.to != e.site->pad.original)
+      seconds.push_back(e.site->pad.nops + 1);
   const uint8_t int3 = x86::kInt3;
-  const uintptr_t second = at + 1;
-  std::span<const uintptr_t> evict = evict_second_nop ? std::span(&second, 1) : std::span<const uintptr_t>();
-  EvictScratch scratch;  // allocated now: nothing below may allocate
-  if (evict_second_nop) UKLP_TRY(prepare_evict(scratch));
-  ThreadHold hold;  // released on return, once the entry is whole again
+  EvictScratch scratch;
+  if (!seconds.empty()) UKLP_TRY(prepare_evict(scratch));
+  ThreadHold hold;  // released on return, once every entry is whole again
   std::vector<ThreadCheck> held;
-  UKLP_TRY(hold_sigtrap_blockers(hold, held, evict));
-  if (evict_second_nop)
+  UKLP_TRY(hold_sigtrap_blockers(hold, held, seconds));
+  if (!seconds.empty())
     for (const ThreadCheck& t : held)
       if (t.held) scratch.held.push_back(t.tid);  // within the capacity reserved
-  UKLP_TRY(add_trap_redirect(at, site->pad.pad));
-  UKLP_TRY(text_poke(at, {&int3, 1}));
-  if (evict_second_nop) {
-    Status s = evict_threads_from(evict, scratch);
-    if (!s) {
-      (void)text_poke(at, {&site->pad.original[0], 1});  // back to the untouched NOPs
-      return s;
-    }
-  }
-  UKLP_TRY(text_poke(at + 1, {&to[1], 1}));
-  UKLP_TRY(text_poke(at, {&to[0], 1}));
+  for (const EntrySwitch& e : v) UKLP_TRY(add_trap_redirect(e.site->pad.nops, e.site->pad.pad));
+  size_t trapped = 0;
+  // Back to the bytes as they were, when a step fails half-way.
+  auto undo = [&](Status s) {
+    for (size_t i = 0; i < trapped; ++i) (void)data_poke(v[i].site->pad.nops, {&v[i].site->pad.original[0], 1});
+    sync_cores();
+    return s;
+  };
+  for (; trapped < v.size(); ++trapped)
+    if (Status s = data_poke(v[trapped].site->pad.nops, {&int3, 1}); !s) return undo(s);
+  sync_cores();
+  if (!seconds.empty())
+    if (Status s = evict_threads_from(seconds, scratch); !s) return undo(s);
+  for (const EntrySwitch& e : v) UKLP_TRY(data_poke(e.site->pad.nops + 1, {&e.to[1], 1}));
+  sync_cores();
+  for (const EntrySwitch& e : v) UKLP_TRY(data_poke(e.site->pad.nops, {&e.to[0], 1}));
+  sync_cores();
   return Status::ok();
 }
+
+Status switch_entry(Site* site, std::array<uint8_t, 2> to) {
+  if (g_batch) {
+    g_batch->push_back({site, to});
+    return Status::ok();
+  }
+  EntrySwitch one{site, to};
+  return switch_entries({&one, 1});
+}
+
+// Collects the entry changes of one object's funcs (see g_batch).
+class EntryBatch {
+ public:
+  EntryBatch() { g_batch = &switches_; }
+  ~EntryBatch() { g_batch = nullptr; }
+  EntryBatch(const EntryBatch&) = delete;
+  EntryBatch& operator=(const EntryBatch&) = delete;
+  // Makes the changes collected so far.
+  Status flush() {
+    g_batch = nullptr;
+    return switch_entries(switches_);
+  }
+  const std::vector<EntrySwitch>& switches() const { return switches_; }
+
+ private:
+  std::vector<EntrySwitch> switches_;
+};
 
 Status arm(Site* site, bool fresh) {
   x86::Writer w(site->pad.nops);
@@ -152,7 +201,7 @@ Status arm(Site* site, bool fresh) {
   if (fresh)
     UKLP_TRY(text_poke(site->pad.nops, jmp));
   else
-    UKLP_TRY(switch_entry(site, jmp, site->pad.kind == x86::EntryKind::gcc_nop_nop));
+    UKLP_TRY(switch_entry(site, jmp));
   site->armed = true;
   return Status::ok();
 }
@@ -160,7 +209,7 @@ Status arm(Site* site, bool fresh) {
 void disarm(Site* site) {
   site->slot->store(site->pad.continuation(), std::memory_order_release);
   // No thread can be between the bytes of a 2-byte jump: no eviction.
-  Status s = switch_entry(site, site->pad.original, false);
+  Status s = switch_entry(site, site->pad.original);
   if (!s) klp_log(Level::warning, "cannot restore the entry of function at 0x%" PRIxPTR ": %s", site->entry,
                   s.describe().c_str());
   site->armed = false;
@@ -323,12 +372,22 @@ void site_pop_func(Func* func) {
 }
 
 Status patch_object(Object* obj, bool fresh) {
-  for (auto& func : obj->funcs) {
-    Status s = site_push_func(func.get(), obj->name, fresh);
-    if (!s) {
-      unpatch_object(obj);
-      return s;
+  Status s = Status::ok();
+  {
+    EntryBatch batch;  // every entry of the object switched at once
+    for (auto& func : obj->funcs) {
+      s = site_push_func(func.get(), obj->name, fresh);
+      if (!s) break;
     }
+    Status flushed = batch.flush();
+    if (!flushed) {
+      for (const EntrySwitch& e : batch.switches()) e.site->armed = false;  // their entries are untouched
+      if (s) s = flushed;
+    }
+  }
+  if (!s) {
+    unpatch_object(obj);
+    return s;
   }
   obj->patched = true;
   return Status::ok();
@@ -353,8 +412,11 @@ void forget_object(Object* obj) {
 }
 
 void unpatch_object(Object* obj, bool nops_only) {
+  EntryBatch batch;
   for (auto& func : obj->funcs)
     if (func->patched && (func->nop || !nops_only)) site_pop_func(func.get());
+  if (Status s = batch.flush(); !s)
+    klp_log(Level::warning, "cannot restore the entries of object '%s': %s", obj->name.c_str(), s.describe().c_str());
   if (obj->dynamic || !nops_only) obj->patched = false;
 }
 
