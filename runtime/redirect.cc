@@ -4,7 +4,8 @@
 //   1. allocate its slot within 2 GiB of the pad and store the target;
 //   2. write the pad's `jmp *slot(%rip)` (no thread executes the pad yet);
 //   3. switch the two entry NOPs to `jmp pad` with text_poke.h's int3
-//      protocol (a thread that traps meanwhile resumes at the pad).
+//      protocol (a thread that traps meanwhile resumes at the pad), for
+//      all of an object's sites at once (switch_entries).
 // Retargeting is one release store to the slot. Disarming (the last func
 // popped) points the slot at the original body, then puts the entry NOPs
 // back with the same protocol. The pad keeps its jump, so a late int3 trap
