@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include "patch_list.h"
 #include "proc.h"
 #include "protocol.h"
 
@@ -28,6 +29,24 @@ bool cannot_apply(int code) {
 BatchStep sleep_until(Clock::time_point t) { return {.kind = BatchStep::Kind::sleep, .until = t}; }
 
 bool deadline_passed(const std::optional<Deadline>& d) { return d && Clock::now() >= *d; }
+
+struct PatchState {
+  bool listed = false, enabled = false, in_transition = false;
+};
+
+// The patch= line of `patch` in a `list` answer (patch_list.h).
+Result<PatchState> patch_state(const std::vector<std::string>& data, const std::string& patch) {
+  for (const auto& line : data) {
+    if (!line.starts_with("patch=")) continue;
+    UKLP_ASSIGN_OR_RETURN(Fields f, parse_fields(line));
+    if (f.front().second != patch) continue;
+    const std::string* enabled = find_field(f, "enabled");
+    const std::string* transition = find_field(f, "transition");
+    if (!enabled || !transition) return error(EPROTO, "malformed patch line '" + line + "' in the list answer");
+    return PatchState{true, *enabled == "1", *transition == "1"};
+  }
+  return PatchState{};
+}
 
 // connect_error()'s meaning, short enough for a line of the summary.
 Status no_runtime_error(const Target& t, const Status& s) {
@@ -71,6 +90,7 @@ BatchStep BatchJob::on_reply(BatchReply reply) {
   log_.insert(log_.end(), reply.log.begin(), reply.log.end());
   switch (phase_) {
     case Phase::first: return after_first(reply);
+    case Phase::check: return after_check(reply);
     case Phase::poll: return after_poll(reply);
     case Phase::outcome: return after_outcome(reply);
     case Phase::grace:
@@ -119,8 +139,30 @@ BatchStep BatchJob::after_first(const BatchReply& r) {
     return succeed("loaded, no patch enabled");
   if (!op_.wait) return succeed(load ? "transition started" : "unpatching started");
   waited_ = true;
-  phase_ = Phase::poll;
-  return send({"status"});
+  phase_ = Phase::check;
+  return send({"list"});
+}
+
+// The first look after the request: `list` says both whether the patch is
+// still in transition and, if not, how it ended, in one request where
+// `status` and `sys` take two; most transitions of idle processes are over
+// by then. A transition still in progress is followed with `status`
+// polls, which also say what blocks it.
+BatchStep BatchJob::after_check(const BatchReply& r) {
+  if (!r.status) return request_failed(r.status);
+  ++report_.polls;
+  report_.waited_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - wait_.started).count();
+  auto state = patch_state(r.data, op_.patch);
+  if (!state) return fail(Verdict::failed, state.status());
+  if (state->in_transition) {
+    in_transition_ = true;
+    phase_ = Phase::poll;
+    return sleep_until(next_poll_time(wait_));
+  }
+  Status answer = state->listed ? Status::ok() : error(ENOENT, "no such patch '" + op_.patch + "'");
+  std::vector<std::string> enabled = {state->enabled ? "1" : "0"};
+  if (Status s = transition_outcome(wait_, answer, enabled); !s) return fail(Verdict::failed, s);
+  return succeed(op_.command == BatchCommand::load ? "patched" : "disabled");
 }
 
 BatchStep BatchJob::after_poll(const BatchReply& r) {

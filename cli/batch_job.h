@@ -4,8 +4,13 @@
 //
 // The work per process is the single-process command's: the request
 // (`load` with the module's descriptor, `disable`, `unload`), then, unless
-// --no-wait, `status` polls until the transition is over and a read of
-// livepatch/NAME/enabled to learn how it ended (transition_wait.h). Here
+// --no-wait, the wait for the end of the transition (transition_wait.h),
+// with one request less in the common case: a first `list` says both
+// whether the transition is over and how it ended (livepatch/NAME/enabled);
+// only a transition still in progress is followed by `status` polls and a
+// read of livepatch/NAME/enabled, as for one process. (Per process and
+// request, the CLI and the runtime spend some 40 us of CPU on the
+// connection alone; 100 processes share 2 CPUs with their targets.) Here
 // that sequence is a job that tells its engine (batch_engine.h) what to do
 // next: send a request, sleep until a time, or nothing (done). The engine
 // multiplexes hundreds of jobs over a few threads or one event loop, so
@@ -98,10 +103,11 @@ class BatchJob {
   bool in_transition() const { return in_transition_; }
 
  private:
-  enum class Phase { first, poll, outcome, grace, done };
+  enum class Phase { first, check, poll, outcome, grace, done };
 
   BatchStep send(const std::vector<std::string>& fields, int fd = -1);
   BatchStep after_first(const BatchReply& r);
+  BatchStep after_check(const BatchReply& r);
   BatchStep after_poll(const BatchReply& r);
   BatchStep after_outcome(const BatchReply& r);
   BatchStep request_failed(const Status& s);

@@ -43,6 +43,13 @@ const Answer kNoTransition = {"ok"};
 const Answer kEnabled = {"data\t1", "ok"};
 const Answer kDisabled = {"data\t0", "ok"};
 
+// `list` with livepatch_sample `enabled` and `transition` (0 or 1).
+Answer listed(int enabled, int transition) {
+  return {"data\tpatch=livepatch_sample\tenabled=" + std::to_string(enabled) + "\ttransition=" +
+              std::to_string(transition) + "\treplace=0\tstack_order=1\tforced=0",
+          "data\tobject=main\tpatch=livepatch_sample\tpatched=1", "ok"};
+}
+
 // A child process serving `script` on its own control socket.
 class ScriptedRuntime {
  public:
@@ -151,7 +158,8 @@ class Bystander {
   pid_t pid_ = -1;
 };
 
-Script patched_script() { return {{"load", {kOk}}, {"status", {kNoTransition}}, {"sys", {kEnabled}}}; }
+// A load whose transition is over when the CLI first looks (`list`).
+Script patched_script() { return {{"load", {kOk}}, {"list", {listed(1, 0)}}}; }
 
 std::string load_request() { return "load\tlivepatch_sample\t" + fixture_path() + "\twait"; }
 
@@ -192,8 +200,7 @@ TEST(CliBatch, LoadWithMixedOutcomes) {
   struct stat st {};
   ASSERT_EQ(stat(UKLP_FIXTURE_PATCH, &st), 0);
   for (ScriptedRuntime* rt : {&ok1, &ok2}) {
-    EXPECT_EQ(rt->requests(), (std::vector<std::string>{load_request(), "status",
-                                                       "sys\tlivepatch/livepatch_sample/enabled"}));
+    EXPECT_EQ(rt->requests(), (std::vector<std::string>{load_request(), "list"}));
     EXPECT_EQ(rt->passed_inode(), st.st_ino);
   }
   EXPECT_EQ(busy.requests(), std::vector<std::string>{load_request()});
@@ -235,28 +242,36 @@ TEST(CliBatch, WaitsForEachTransitionAndSeesReversals) {
   Answer in_transition = {"data\ttransition=livepatch_sample\ttarget=patching\tattempts=3\telapsed_ms=20\tthreads=2"
                           "\tswitched=1\tforced=0",
                           "ok"};
-  ScriptedRuntime slow({{"status", {in_transition, in_transition, kNoTransition}}, {"sys", {kEnabled}}});
-  ScriptedRuntime reversed({{"status", {in_transition, kNoTransition}}, {"sys", {kDisabled}}});
+  // Still in transition at the first look: `status` polls, then the outcome.
+  ScriptedRuntime slow({{"list", {listed(1, 1)}}, {"status", {in_transition, kNoTransition}}, {"sys", {kEnabled}}});
+  ScriptedRuntime reversed({{"list", {listed(0, 0)}}});  // someone disabled it meanwhile
+  ScriptedRuntime reversed_later({{"list", {listed(1, 1)}}, {"status", {kNoTransition}}, {"sys", {kDisabled}}});
   ScriptedRuntime none({{"load", {{"data\tpatch=none", "ok"}}}});
-  Outcome r = uklp({"--json", "load", "--pid", slow.pid_text() + "," + reversed.pid_text() + "," + none.pid_text(),
+  Outcome r = uklp({"--json", "load", "--pid",
+                    slow.pid_text() + "," + reversed.pid_text() + "," + reversed_later.pid_text() + "," +
+                        none.pid_text(),
                     UKLP_FIXTURE_PATCH});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(slow.requests().size(), 5u);
+  EXPECT_EQ(slow.requests(), (std::vector<std::string>{load_request(), "list", "status", "status",
+                                                      "sys\tlivepatch/livepatch_sample/enabled"}));
+  EXPECT_EQ(reversed.requests(), (std::vector<std::string>{load_request(), "list"}));
   EXPECT_EQ(none.requests().size(), 1u);
   auto j = r.json();
   EXPECT_EQ(j["command"], "load");
   EXPECT_EQ(j["file"], fixture_path());
   EXPECT_EQ(j["errno"], ECANCELED);
-  EXPECT_EQ(j["summary"]["processes"], 3);
+  EXPECT_EQ(j["summary"]["processes"], 4);
   EXPECT_EQ(j["summary"]["ok"], 2);
-  EXPECT_EQ(j["summary"]["failed"], 1);
+  EXPECT_EQ(j["summary"]["failed"], 2);
   std::map<int, nlohmann::json> by_pid;
   for (const auto& p : j["processes"]) by_pid[p["pid"].get<int>()] = p;
   EXPECT_EQ(by_pid[slow.pid()]["result"], "patched");
   EXPECT_EQ(by_pid[slow.pid()]["transition"]["polls"], 3);
   EXPECT_EQ(by_pid[slow.pid()]["transition"]["attempts"], 3);
-  EXPECT_EQ(by_pid[reversed.pid()]["verdict"], "failed");
-  EXPECT_EQ(by_pid[reversed.pid()]["errno"], ECANCELED);
+  for (const auto* rt : {&reversed, &reversed_later}) {
+    EXPECT_EQ(by_pid[rt->pid()]["verdict"], "failed");
+    EXPECT_EQ(by_pid[rt->pid()]["errno"], ECANCELED);
+  }
   EXPECT_EQ(by_pid[none.pid()]["result"], "loaded, no patch enabled");
   EXPECT_FALSE(by_pid[none.pid()].contains("transition"));
 }
@@ -266,7 +281,7 @@ TEST(CliBatch, TimeoutLeavesSlowProcessesInTransition) {
                   "\tswitched=1\tforced=0",
                   "data\tblocking=77\tname=worker\treason=is sleeping on function work_loop\tstack=work_loop+0x1a [main]",
                   "ok"};
-  ScriptedRuntime fine(patched_script()), slow({{"status", {stuck}}});
+  ScriptedRuntime fine(patched_script()), slow({{"list", {listed(1, 1)}}, {"status", {stuck}}});
   Outcome r = uklp({"load", "--timeout", "0.3", "--pid", fine.pid_text() + "," + slow.pid_text(), UKLP_FIXTURE_PATCH});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(result_of(r.out, fine.pid()), "patched");
@@ -280,15 +295,18 @@ TEST(CliBatch, TimeoutLeavesSlowProcessesInTransition) {
 // ---- disable, unload ----
 
 TEST(CliBatch, DisableAndUnload) {
-  ScriptedRuntime a({{"sys", {kDisabled}}}), b({{"sys", {kDisabled}}});
+  // a: the patch has left the tree at the first look; b: it is listed, disabled.
+  ScriptedRuntime a({{"list", {kOk}}}), b({{"list", {listed(0, 1)}}, {"status", {kNoTransition}}, {"sys", {kDisabled}}});
   ScriptedRuntime c({{"disable", {{"error\t2\tno such patch 'livepatch_sample'"}}},
                      {"unload", {{"error\t16\tpatch 'livepatch_sample' is still enabled"}}}});
   std::string pids = a.pid_text() + "," + b.pid_text() + "," + c.pid_text();
   Outcome d = uklp({"disable", "--pid", pids, "livepatch_sample"});
   EXPECT_EQ(d.exit_code, 1);
-  EXPECT_EQ(a.requests(), (std::vector<std::string>{"disable\tlivepatch_sample\twait", "status",
+  EXPECT_EQ(a.requests(), (std::vector<std::string>{"disable\tlivepatch_sample\twait", "list"}));
+  EXPECT_EQ(b.requests(), (std::vector<std::string>{"disable\tlivepatch_sample\twait", "list", "status",
                                                    "sys\tlivepatch/livepatch_sample/enabled"}));
   EXPECT_EQ(result_of(d.out, a.pid()), "disabled");
+  EXPECT_EQ(result_of(d.out, b.pid()), "disabled");
   EXPECT_EQ(result_of(d.out, c.pid()), "refused: no such patch 'livepatch_sample' (No such file or directory)");
   EXPECT_NE(d.out.find("patch 'livepatch_sample': 2 of 3 processes disabled, 1 refused ("), std::string::npos);
   Outcome u = uklp({"unload", "--pid", pids, "livepatch_sample"});
