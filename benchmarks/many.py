@@ -26,8 +26,11 @@ single-process form, `uklp load PID PATCH.so`, the baseline of the same run.
 
 Per command: wall time of the whole `uklp` run (its start-up included, about
 3 ms), per process (/ N), and the CPU time the targets spent in it (their
-threads' schedstat) and the CLI's own (rusage). Each batch command must exit
-0: every process patched, disabled, unloaded. No number is asserted.
+threads' schedstat), the CLI's own (rusage), and the whole machine's
+(/proc/stat, in clock ticks: the targets, their runtimes' tracer
+processes, the CLI, the kernel's work for them, and anything else that ran:
+the machine is shared). Each batch command must exit 0: every process
+patched, disabled, unloaded. No number is asserted.
 """
 import argparse
 import os
@@ -223,11 +226,11 @@ def report(res):
         cold, a = r["cold"]["batch"], r["cold"]["alone"]
         print(f"   N = {n}")
         print(f"   {'':<22} {'total':>22} {'per process':>14} {'alone x N':>12} {'ratio':>7}"
-              f" {'targets CPU/proc':>17} {'CLI CPU':>9}")
+              f" {'targets CPU/proc':>17} {'CLI CPU':>9} {'machine CPU/proc':>17}")
         alone_ms = med(a, "wall")
         print(f"   {'cold load, events':<22} {cold['wall']:>22.1f} {cold['wall'] / count:>14.3f}"
               f" {alone_ms * count:>12.0f} {cold['wall'] / (alone_ms * count):>7.3f}"
-              f" {cold['target_cpu'] / count:>17.3f} {cold['cli_cpu']:>9.1f}")
+              f" {cold['target_cpu'] / count:>17.3f} {cold['cli_cpu']:>9.1f} {cold['machine_cpu'] / count:>17.3f}")
         for engine in ENGINES:
             for command in ("load", "disable", "unload"):
                 v = r["warm"][engine][command]
@@ -235,7 +238,7 @@ def report(res):
                 print(f"   {command + ', ' + engine:<22} {fmt_range(v, 'wall'):>22}"
                       f" {med(v, 'wall') / count:>14.3f} {one * count:>12.0f}"
                       f" {med(v, 'wall') / (one * count):>7.3f} {med(v, 'target_cpu') / count:>17.3f}"
-                      f" {med(v, 'cli_cpu'):>9.1f}")
+                      f" {med(v, 'cli_cpu'):>9.1f} {med(v, 'machine_cpu') / count:>17.3f}")
         print(f"   alone (one process, single form): cold load {alone_ms:.2f} ms; warm load "
               f"{med(r['alone_warm']['load'], 'wall'):.2f}, disable {med(r['alone_warm']['disable'], 'wall'):.2f}, "
               f"unload {med(r['alone_warm']['unload'], 'wall'):.2f} ms")
