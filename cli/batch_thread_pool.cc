@@ -57,6 +57,7 @@ class ThreadPool {
 
   void run_job(BatchJob& job) {
     bool contacted = false;
+    if (o_.deadline && Clock::now() >= *o_.deadline) return job.time_out(false);
     BatchStep step = job.start();
     while (!job.done()) {
       if (step.kind == BatchStep::Kind::send) {
