@@ -183,11 +183,27 @@ int runtime_signal() {
   return g_signal;
 }
 
+namespace {
+
+// Registering for membarrier(SYNC_CORE) waits for an RCU grace period once
+// the process has several threads (5-20 ms here); with one thread it is
+// immediate. The runtime's constructor registers early (text_preregister);
+// text_init() registers then only if that failed.
+bool g_sync_core_registered = false;
+
+bool register_sync_core() {
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) == 0;
+}
+
+}  // namespace
+
+void text_preregister() { g_sync_core_registered = register_sync_core(); }
+
 Status text_init() {
   if (g_mem_fd >= 0) return Status::ok();
   int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
   if (fd < 0) return error(errno, "cannot open /proc/self/mem to write code");
-  if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) != 0) {
+  if (!g_sync_core_registered && !(g_sync_core_registered = register_sync_core())) {
     close(fd);
     return error(errno, "membarrier(SYNC_CORE) is not available");
   }

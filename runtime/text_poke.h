@@ -31,6 +31,9 @@ namespace uklp::rt {
 // Opens /proc/self/mem, registers membarrier SYNC_CORE and installs the
 // SIGTRAP and runtime-signal handlers. Idempotent; done at the first patch.
 Status text_init();
+// Registers the process for membarrier(SYNC_CORE) now: cheap while it has
+// one thread (the runtime's constructor), slow later.
+void text_preregister();
 // Writes `bytes` at `addr` (any protection), then syncs every core.
 Status text_poke(uintptr_t addr, std::span<const uint8_t> bytes);
 // Writes data (a GOT slot of a patch module, read-only after RELRO).
