@@ -24,6 +24,7 @@
  * Protocol (driven by transition.py): the program prints `ready`, then
  * answers each line of stdin:
  *   callers K  runs K callers from now on (0 <= K <= 16), answers `ok`
+ *              once they all run
  *   window     starts a measuring window (every spinner resets its largest
  *              gap), answers `ok`
  *   gap        ends it, answers `gap ALL,STOPPED ...`: for each spinner its
@@ -95,13 +96,14 @@ static void *idle_sleep(void *arg)
 	return NULL;
 }
 
-static atomic_int callers_on;
+static atomic_int callers_on, callers_started;
 static pthread_t caller_threads[MAX_CALLERS];
 static int ncallers;
 
 static void *caller(void *arg)
 {
 	(void)arg;
+	atomic_fetch_add(&callers_started, 1);
 	unsigned acc = 0;
 	for (unsigned i = 0; atomic_load_explicit(&callers_on, memory_order_relaxed); ++i)
 		acc += (unsigned)transition_func((int)(i & 0xffff));
@@ -109,18 +111,26 @@ static void *caller(void *arg)
 	return NULL;
 }
 
-/* Stops the running callers, then starts k of them. */
+/* Stops the running callers, then starts k of them and returns once each
+ * runs its loop: a thread that has not yet run past glibc's start_thread
+ * has every signal blocked, which the runtime treats as a thread blocking
+ * SIGTRAP (docs/design.md, "Benchmarks"). */
 static void set_callers(int k)
 {
 	atomic_store(&callers_on, 0);
 	for (int i = 0; i < ncallers; ++i)
 		pthread_join(caller_threads[i], NULL);
 	atomic_store(&callers_on, 1);
+	atomic_store(&callers_started, 0);
 	for (ncallers = 0; ncallers < k; ++ncallers)
 		if (pthread_create(&caller_threads[ncallers], NULL, caller, NULL) != 0) {
 			perror("pthread_create");
 			exit(1);
 		}
+	while (atomic_load(&callers_started) < k) {
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static long voluntary_switches(void)

@@ -76,7 +76,8 @@ class Target:
         proc = subprocess.run(argv, env=clean_env(), capture_output=True, text=True, timeout=120)
         t1 = time.perf_counter()
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}")
+            error = Refused if "nothing was changed" in proc.stderr else RuntimeError
+            raise error(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}")
         return t1 - t0, proc.stdout
 
     def alive(self):
@@ -103,6 +104,10 @@ class Target:
 
 
 PID = object()  # stands for the target's pid in Target.uklp's arguments
+
+
+class Refused(RuntimeError):
+    """The runtime refused a request and changed nothing (EBUSY): it may be retried."""
 
 
 def log_times(lines, patch):
@@ -135,18 +140,33 @@ def wait_patched(target, patch):
     raise RuntimeError("the patching transition did not end")
 
 
+def retried(refusals, target, *args):
+    """target.uklp(*args), tried again (up to 5 times, 10 ms apart) while the
+    runtime refuses it having changed nothing; refusals[0] counts them."""
+    for attempt in range(6):
+        try:
+            return target.uklp(*args)
+        except Refused:
+            if attempt == 5:
+                raise
+            refusals[0] += 1
+            time.sleep(0.01)
+
+
 def cycle(target, module=None, patch=PATCH_NAME):
     """One load/disable/unload cycle of `module` (default: the one-function
-    transition module): {log, enable, transition, load (ms), polls}."""
-    load_s, _ = target.uklp("load", PID, module or target.build.transition_module)
+    transition module): {log, enable, transition, load (ms), polls, refusals}."""
+    refusals = [0]
+    load_s, _ = retried(refusals, target, "load", PID, module or target.build.transition_module)
     polls = wait_patched(target, patch)
     _, out = target.uklp("dmesg", PID)
     t = log_times(out.splitlines(), patch)
-    target.uklp("disable", PID, patch)
-    target.uklp("unload", PID, patch)
+    retried(refusals, target, "disable", PID, patch)
+    retried(refusals, target, "unload", PID, patch)
     ms = lambda a, b: (t[b] - t[a]) * 1e3
     return {"log": ms("enabling", "complete"), "enable": ms("enabling", "starting"),
-            "transition": ms("starting", "complete"), "load": load_s * 1e3, "polls": polls}
+            "transition": ms("starting", "complete"), "load": load_s * 1e3, "polls": polls,
+            "refusals": refusals[0]}
 
 
 def latency(build, threads, cycles):
@@ -268,6 +288,10 @@ def report(res):
         if polls:
             print(f"   {'':>7} `uklp load` returned before the end of the transition: {polls} polls of "
                   "livepatch/.../transition")
+        refused = {kind: sum(c.get("refusals", 0) for c in per[kind]) for kind in ("idle", "busy")}
+        if any(refused.values()):
+            print(f"   {'':>7} a request refused (EBUSY, nothing changed) and tried again: {refused['idle']} times "
+                  f"in idle cycles, {refused['busy']} in busy ones")
     h = res["holdup"]
     print(f"\n6. Longest hold-up of a running thread (us; per window the largest gap between consecutive "
           f"CLOCK_MONOTONIC reads of {res['spinners']} spinners, beside {res['holdup_threads']} idle threads;"
