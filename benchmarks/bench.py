@@ -43,9 +43,9 @@ The benchmarks (docs/design.md, "Benchmarks", says why each is built so;
            (footprint.py).
   symbols  1000 lookups in an object with 100,000 symbols, first and warm,
            against dlsym() (lookup.py).
-  many     one `uklp load` / `disable` / `unload` of 100 (--many-counts
-           100,1000: and 1000) idle processes, first and later patches,
-           against the single-process form on one process times N (many.py).
+  many     one `uklp load` / `disable` / `unload` of 100 and of 1000 idle
+           processes (--many-counts), first and later patches, against the
+           single-process form on one process times N (many.py).
 
 Every comparison is made within one run (a round of the interleaving), then
 summarized over rounds as a median with its interquartile range [p25, p75]:
@@ -581,7 +581,8 @@ def main():
     ap.add_argument("--malloc-rounds", type=int, default=101, help="rounds per pair of processes")
     ap.add_argument("--malloc-repeat", type=int, default=3, help="pairs of processes of the malloc benchmark")
     ap.add_argument("--symbols-rounds", type=int, default=21)
-    ap.add_argument("--many-counts", default="100", help="process counts of the many benchmark, e.g. 100,1000")
+    ap.add_argument("--many-counts", default="100,1000", help="process counts of the many benchmark (issue 5 "
+                    "has targets for both)")
     ap.add_argument("--many-rounds", type=int, default=5, help="later-patch rounds of the many benchmark")
     ap.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
     ap.add_argument("--json", help="also write the raw measurements to this file")
