@@ -91,6 +91,13 @@ Status init_object(Patch* patch, Object* obj) {
   for (auto& func : obj->funcs) UKLP_TRY(init_func(obj, func.get(), names));
   auto lo = find_object(obj->is_main ? nullptr : obj->name.c_str());
   if (!lo) return Status::ok();  // a library not loaded yet: klp_module_coming
+  if (!obj->is_main) {
+    // It may have been mapped after the loader applied the module's klp
+    // relocations (its dlopen then waits in the hook, and finds it bound):
+    // check and apply them for this library now.
+    UKLP_TRY(check_object_target(patch->mod, *lo));
+    UKLP_TRY(apply_object_relocs(patch->mod, *lo));
+  }
   UKLP_TRY(init_object_loaded(patch, obj, *lo));
   bind_object(obj, *lo, obj->is_main ? nullptr : dl_link_map_of(*lo));
   return Status::ok();

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dlhook.h"
 #include "klp_names.h"
 #include "log.h"
 #include "symbols.h"
@@ -342,6 +343,10 @@ Status load_module(const LoadRequest& req) {
   if (req.name.empty() || req.name.size() >= MODULE_NAME_LEN)
     return error(EINVAL, "bad module name '" + req.name + "'");
   if (find_module(req.name)) return error(EEXIST, "module '" + req.name + "' is already loaded");
+  // From here on a library cannot go away while the klp mutex is held (its
+  // unload waits for it in the hook), so what is resolved below stays true.
+  if (Status s = dl_hook_install(); !s)
+    klp_log(Level::warning, "libraries loaded later will not be patched: %s", s.describe().c_str());
   auto mod = std::make_unique<Module>();
   mod->name = req.name;
   mod->path = req.path;
