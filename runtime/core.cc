@@ -61,6 +61,18 @@ Status init_object_loaded(Patch* patch, Object* obj, const LoadedObject& lo) {
   return Status::ok();
 }
 
+// klp_init_object_loaded with the relocations: for a library, the target
+// build-id and the module's klp relocations for it, then the functions.
+// (At enable time the library may have been mapped after the loader applied
+// the relocations; its dlopen then waits in the hook and finds it bound.)
+Status init_loaded(Patch* patch, Object* obj, const LoadedObject& lo) {
+  if (!obj->is_main) {
+    UKLP_TRY(check_object_target(patch->mod, lo));
+    UKLP_TRY(apply_object_relocs(patch->mod, lo));
+  }
+  return init_object_loaded(patch, obj, lo);
+}
+
 void bind_object(Object* obj, const LoadedObject& lo, const void* link_map) {
   obj->loaded = true;
   obj->link_map = link_map;
@@ -91,14 +103,7 @@ Status init_object(Patch* patch, Object* obj) {
   for (auto& func : obj->funcs) UKLP_TRY(init_func(obj, func.get(), names));
   auto lo = find_object(obj->is_main ? nullptr : obj->name.c_str());
   if (!lo) return Status::ok();  // a library not loaded yet: klp_module_coming
-  if (!obj->is_main) {
-    // It may have been mapped after the loader applied the module's klp
-    // relocations (its dlopen then waits in the hook, and finds it bound):
-    // check and apply them for this library now.
-    UKLP_TRY(check_object_target(patch->mod, *lo));
-    UKLP_TRY(apply_object_relocs(patch->mod, *lo));
-  }
-  UKLP_TRY(init_object_loaded(patch, obj, *lo));
+  UKLP_TRY(init_loaded(patch, obj, *lo));
   bind_object(obj, *lo, obj->is_main ? nullptr : dl_link_map_of(*lo));
   return Status::ok();
 }
@@ -391,9 +396,7 @@ Status klp_module_coming(const LoadedObject& lib, const void* link_map) {
     for (auto& o : patch->objs) {
       Object* obj = o.get();
       if (obj->is_main || obj->loaded || !lib.matches(obj->name.c_str())) continue;
-      Status s = check_object_target(patch->mod, lib);
-      if (s) s = apply_object_relocs(patch->mod, lib);
-      if (s) s = init_object_loaded(patch, obj, lib);
+      Status s = init_loaded(patch, obj, lib);
       if (!s) {
         klp_log(Level::warning, "failed to initialize patch '%s' for module '%s' (%d)", patch->name.c_str(),
                 obj->name.c_str(), -s.code());

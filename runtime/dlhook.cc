@@ -78,16 +78,6 @@ bool is_padding(const uint8_t* p, size_t n) {
   return true;
 }
 
-std::string hex_bytes(const uint8_t* p, size_t n) {
-  std::string s;
-  char b[4];
-  for (size_t i = 0; i < n; ++i) {
-    snprintf(b, sizeof b, "%s%02x", i ? " " : "", p[i]);
-    s += b;
-  }
-  return s;
-}
-
 // A dynamic-section pointer: glibc adjusts most of them in place by the
 // load bias, but not in every case.
 uintptr_t dyn_ptr(const link_map* lm, uintptr_t v) { return v < lm->l_addr ? v + lm->l_addr : v; }
@@ -113,6 +103,11 @@ uintptr_t find_dso_handle(const LoadedObject& lib, const link_map* lm) {
   return found;
 }
 
+// The link map of the object loaded at `bias` from `path`.
+bool is_object(const link_map* lm, uintptr_t bias, const char* path) {
+  return lm->l_addr == bias && lm->l_name && strcmp(lm->l_name, path) == 0;
+}
+
 struct FindArgs {
   uintptr_t bias;
   const char* path;
@@ -124,7 +119,7 @@ struct FindArgs {
 int find_in_list(dl_phdr_info*, size_t, void* data) {
   auto* a = static_cast<FindArgs*>(data);
   for (const link_map* lm = _r_debug.r_map; lm; lm = lm->l_next)
-    if (lm->l_addr == a->bias && lm->l_name && strcmp(lm->l_name, a->path) == 0) a->found = lm;
+    if (is_object(lm, a->bias, a->path)) a->found = lm;
   return 1;
 }
 
@@ -173,7 +168,7 @@ void on_debug_state(Refusal* refusal) {
     if (lib.is_main) continue;
     const link_map* lm = nullptr;
     for (const link_map* m : maps)
-      if (m->l_addr == lib.bias && m->l_name && lib.path == m->l_name) lm = m;
+      if (is_object(m, lib.bias, lib.path.c_str())) lm = m;
     if (!lm) continue;
     Status s = klp_module_coming(lib, lm);
     if (!s) {

@@ -113,6 +113,16 @@ void log_atfork_prepare() { state().mu.lock(); }
 void log_atfork_parent() { state().mu.unlock(); }
 void log_atfork_child() { state().mu.unlock(); }
 
+std::string hex_bytes(const void* p, size_t n) {
+  std::string s;
+  char b[4];
+  for (size_t i = 0; i < n; ++i) {
+    snprintf(b, sizeof b, "%s%02x", i ? " " : "", static_cast<const unsigned char*>(p)[i]);
+    s += b;
+  }
+  return s;
+}
+
 }  // namespace uklp::rt
 
 // The C ABI behind pr_*() in patch modules.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdarg>
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ void log_line(Level level, const std::string& text);
 void klp_log(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vprintf(Level level, const char* fmt, va_list ap);
 std::vector<std::string> log_snapshot();
+// Memory as "c3 66 2e 0f ..." (n bytes at p), for messages.
+std::string hex_bytes(const void* p, size_t n);
 // Starts the log's clock (timestamps count from here); called at start-up.
 void log_init();
 

@@ -79,16 +79,6 @@ Result<std::atomic<uintptr_t>*> alloc_slot(uintptr_t pad) {
   return reinterpret_cast<std::atomic<uintptr_t>*>(base);
 }
 
-std::string hex_bytes(uintptr_t addr, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    char b[4];
-    snprintf(b, sizeof b, "%s%02x", i ? " " : "", reinterpret_cast<const uint8_t*>(addr)[i]);
-    s += b;
-  }
-  return s;
-}
-
 Result<Site*> create_site(Func* func, const std::string& object_name) {
   UKLP_ASSIGN_OR_RETURN(LoadedObject obj, object_containing(func->old_addr));
   if (!has_patchable_pad(obj, func->old_addr)) {
@@ -102,7 +92,7 @@ Result<Site*> create_site(Func* func, const std::string& object_name) {
     return error(EBUSY, "the entry of function '" + func->old_name + "' in object '" + object_name +
                             "' was changed by something else (a debugger breakpoint, a uprobe or another "
                             "hooking tool?): pad and entry bytes are " +
-                            hex_bytes(func->old_addr - x86::kPadSize, x86::kPadSize + 6));
+                            hex_bytes(reinterpret_cast<const void*>(func->old_addr - x86::kPadSize), x86::kPadSize + 6));
   }
   UKLP_TRY(text_init());
   UKLP_ASSIGN_OR_RETURN(auto* slot, alloc_slot(e.pad));
