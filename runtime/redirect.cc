@@ -130,11 +130,12 @@ Status switch_entries(std::span<const EntrySwitch> v) {
     if (e.site->pad.kind == x86::EntryKind::gcc_nop_nop && e.to != e.site->pad.original)
       seconds.push_back(e.site->pad.nops + 1);
   const uint8_t int3 = x86::kInt3;
+  std::vector<pid_t> tids = other_threads();
   EvictScratch scratch;
-  if (!seconds.empty()) UKLP_TRY(prepare_evict(scratch));
+  if (!seconds.empty()) UKLP_TRY(prepare_evict(scratch, tids));
   ThreadHold hold;  // released on return, once every entry is whole again
   std::vector<ThreadCheck> held;
-  UKLP_TRY(hold_sigtrap_blockers(hold, held, seconds));
+  UKLP_TRY(hold_sigtrap_blockers(hold, held, tids, seconds));
   if (!seconds.empty())
     for (const ThreadCheck& t : held)
       if (t.held) scratch.held.push_back(t.tid);  // within the capacity reserved

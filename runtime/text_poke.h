@@ -56,7 +56,7 @@ struct EvictScratch {
   std::vector<pid_t> held;          // held stopped (and evicted) by a ThreadHold
   std::unique_ptr<x86::CachedReader> reader;
 };
-Status prepare_evict(EvictScratch& scratch);
+Status prepare_evict(EvictScratch& scratch, std::vector<pid_t> tids);
 
 // Makes sure no thread's user pc is any of `addrs` (each must be a
 // one-byte NOP that no thread can reach anew); a thread found there moves
@@ -64,13 +64,13 @@ Status prepare_evict(EvictScratch& scratch);
 // second (for instance, it blocks the runtime signal).
 Status evict_threads_from(std::span<const uintptr_t> addrs, EvictScratch& scratch);
 
-// Stops, until `hold` is released, every other thread that blocks
+// Stops, until `hold` is released, every thread of `tids` that blocks
 // SIGTRAP: one that ran into an int3 would be killed by the kernel (it
 // forces a blocked trap signal to its default action). EBUSY if one of
 // them cannot be stopped. `threads` receives them and must outlive `hold`.
 // Those found at one of `evict` move past it (evict_threads_from() cannot
 // reach a held thread).
-Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads,
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads, std::span<const pid_t> tids,
                              std::span<const uintptr_t> evict);
 
 // The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default

@@ -177,13 +177,15 @@ void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_si
 }
 
 // Where a stopped thread's pc is, for a transition (TracerJob::entries).
-enum class Place { in_code, before_entry, stub_chose };
+enum class Place { in_code, before_entry, in_stub, stub_other };
 
 Place place_at(const TracerJob& job, uintptr_t pc) {
   if (find_range(job.entries, pc) >= 0) return Place::before_entry;
   if (find_range(job.stubs, pc) < 0) return Place::in_code;
   // Stubs are laid out from the start of their page, kStubSize apart.
-  return pc % 4096 % x86::kStubSize == 0 ? Place::before_entry : Place::stub_chose;
+  size_t at = pc % 4096 % x86::kStubSize;
+  if (at == 0) return Place::before_entry;
+  return x86::stub_restartable_at(at) ? Place::in_stub : Place::stub_other;
 }
 
 // Steps 2-4 of tracer.h for one stopped thread.
@@ -202,10 +204,28 @@ void examine(const Control& c, ThreadCheck& t, const user_regs_struct& u) {
   switch (transition ? place_at(job, u.rip) : Place::in_code) {
     case Place::in_code:
       break;
-    case Place::stub_chose:  // as good as inside the version it chose
+    case Place::stub_other:  // cannot happen: no instruction starts there
       t.verdict = ThreadVerdict::blocked;
       t.range_id = -1;
       return;
+    case Place::in_stub: {
+      // Past the stub's test of its word, before its jump: nothing done
+      // yet but flags, which a call clobbers anyway. Back to the test, it
+      // reads the word again, so it is before the entry like any other. Only
+      // in a stub of this transition's generation, whose test maps the
+      // word to this transition's versions.
+      user_regs_struct back = u;
+      back.rip = u.rip - u.rip % 4096 % x86::kStubSize;
+      int32_t match = 0;
+      if (!c.reader->read(back.rip + x86::kStubMatchWord, &match, sizeof match) ||
+          (match != task_word(job.epoch.gen, 0) && match != task_word(job.epoch.gen, 1)) ||
+          sys(SYS_ptrace, PTRACE_SETREGS, t.tid, 0, long(&back)) != 0) {
+        t.verdict = ThreadVerdict::blocked;
+        t.range_id = -1;
+        return;
+      }
+    }
+      [[fallthrough]];
     case Place::before_entry: {  // not inside the function yet: the frame is its caller's
       uint64_t ra = 0;
       if (!c.reader->read(u.rsp, &ra, sizeof ra)) {
@@ -318,6 +338,7 @@ void check_thread(const Control& c, ThreadCheck& t) {
 // after the others, a few times: it may well be out of it by then.
 constexpr size_t kWindow = 4;
 constexpr int kRunningRetries = 6;
+constexpr long kRetryPauseNs = 100'000;
 
 void check_pipelined(const Control& c) {
   struct Flight {
@@ -349,6 +370,10 @@ void check_pipelined(const Control& c) {
       if (inflight) return false;
       ++pass;
       retry_from = 0;
+      // Let them run first: a thread let go a moment ago may not have been
+      // scheduled yet, and would be stopped where it was.
+      timespec ts{0, kRetryPauseNs};
+      sys(SYS_nanosleep, long(&ts), 0);
     }
     return false;
   };
@@ -590,7 +615,8 @@ pid_t start_tracer(Control& c) {
   allow_tracer(pid);
   c.go.store(1, std::memory_order_release);  // pairs with tracer_main's acquire
   syscall(SYS_futex, &c.go, FUTEX_WAKE, 1);
-  if (!wait_done(c, 500 + 25 * long(c.count))) kill(pid, SIGKILL);
+  long per_thread_ms = std::max(25L, c.job->stop_wait_ms + 5);
+  if (!wait_done(c, 500 + per_thread_ms * long(c.count))) kill(pid, SIGKILL);
   return pid;
 }
 
@@ -636,6 +662,10 @@ Status ThreadHold::hold(std::span<ThreadCheck> threads, std::span<const uintptr_
   if (threads.empty()) return Status::ok();
   state_ = std::make_unique<State>();
   state_->job.mode = TracerMode::hold;
+  // A thread that blocks SIGTRAP must stop before any entry changes. The
+  // likeliest one, a thread glibc is still starting (every signal blocked
+  // until start_thread), may wait for a CPU for a while on a busy machine.
+  state_->job.stop_wait_ms = kHoldStopWaitMs;
   state_->evict.assign(evict.begin(), evict.end());
   state_->job.evict = state_->evict;
   state_->reader = std::make_unique<x86::CachedReader>(getpid());

@@ -55,6 +55,7 @@ struct CodeRange {
 // How long the tracer waits for one thread to stop before it moves on
 // (transitions: a thread that is not stopped now is tried again later).
 inline constexpr long kStopWaitMs = 20;
+inline constexpr long kHoldStopWaitMs = 250;  // threads that block SIGTRAP, before an entry switch
 
 enum class ThreadVerdict : int32_t {
   unchecked,         // not reached (the run was cut short)

@@ -106,9 +106,10 @@ std::vector<uint8_t> transition_stub(uintptr_t at, int32_t tls_offset, int32_t m
   constexpr size_t kMiss = 32, kMatch = 40;
   Writer w(at);
   w.put_cmp_fs_imm32(tls_offset, match_word);
-  w.put_je_rel8(6);
-  (void)w.put_jmp_rip_indirect(at + kMiss);   // always in reach: same block
-  (void)w.put_jmp_rip_indirect(at + kMatch);
+  static_assert(stub_restartable_at(12) && stub_restartable_at(14) && stub_restartable_at(20));
+  w.put_je_rel8(6);                           // +12
+  (void)w.put_jmp_rip_indirect(at + kMiss);   // +14; always in reach: same block
+  (void)w.put_jmp_rip_indirect(at + kMatch);  // +20
   w.pad_to(kMiss, kInt3);
   w.put_u64(miss_target);
   w.put_u64(match_target);

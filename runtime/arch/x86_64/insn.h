@@ -89,6 +89,11 @@ class Writer {
 // Flags are clobbered, which a call allows; no register is. The stub is
 // written once, before any slot points at it, and never changed.
 inline constexpr size_t kStubSize = 48;
+// Where its match word (the cmpl's imm32) lies in a stub.
+inline constexpr size_t kStubMatchWord = 8;
+// A thread stopped at `offset` in a stub has done nothing yet but its test
+// (flags): set back to the stub's first byte, it tests its word again.
+constexpr bool stub_restartable_at(size_t offset) { return offset == 12 || offset == 14 || offset == 20; }
 std::vector<uint8_t> transition_stub(uintptr_t at, int32_t tls_offset, int32_t match_word,
                                      uintptr_t match_target, uintptr_t miss_target);
 
