@@ -1,7 +1,6 @@
 // args.cc: see args.h.
 #include "args.h"
 
-#include <csignal>
 #include <charconv>
 #include <climits>
 
@@ -39,13 +38,6 @@ Status check_param(std::string_view param) {
     return error(EINVAL, "module parameter '" + std::string(param.substr(0, eq)) +
                              "' has a tab or a newline in its value");
   return Status::ok();
-}
-
-Result<int> parse_signal(std::string_view text) {
-  UKLP_ASSIGN_OR_RETURN(long sig, parse_decimal(text, 1, SIGRTMAX, "signal number"));
-  if (sig == SIGKILL || sig == SIGSTOP)
-    return error(EINVAL, "signal " + std::string(text) + " cannot be caught");
-  return static_cast<int>(sig);
 }
 
 Status check_attribute_path(std::string_view path) {

@@ -17,8 +17,6 @@ Result<int> parse_pid(std::string_view text);
 // A module parameter "NAME=VALUE": NAME non-empty, made of [A-Za-z0-9_.-]
 // (like the kernel's parameter names; '-' and '_' are the same there).
 Status check_param(std::string_view param);
-// A signal number usable by the runtime: 1 .. SIGRTMAX, not SIGKILL/SIGSTOP.
-Result<int> parse_signal(std::string_view text);
 // A sysfs-like attribute path relative to the tree's root, e.g.
 // "livepatch/livepatch_sample/enabled": non-empty, no leading '/', no
 // empty, "." or ".." components.

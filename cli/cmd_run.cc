@@ -1,9 +1,9 @@
-// cmd_run.cc: `uklp run [--log FILE] [--signal N] -- PROGRAM ARGS...`: run a
+// cmd_run.cc: `uklp run [--log FILE] -- PROGRAM ARGS...`: run a
 // program with the runtime preloaded, so that it can be patched later.
 //
 // It sets LD_PRELOAD (the runtime first, an existing value kept after it;
-// runtime_path.h finds the runtime), UKLP_LOG_FILE for --log and
-// UKLP_SIGNAL for --signal, then replaces itself with PROGRAM (execvp, so
+// runtime_path.h finds the runtime) and UKLP_LOG_FILE for --log, then
+// replaces itself with PROGRAM (execvp, so
 // PATH applies): the program keeps uklp's pid, which is what `uklp load`
 // will be given. Exit codes when PROGRAM cannot be started follow env(1):
 // 127 when it is not found, 126 when it cannot be executed.
@@ -23,7 +23,6 @@ namespace {
 
 struct RunOptions {
   std::string log_file;
-  std::string signal_text;
   std::string program;
   CLI::App* app = nullptr;  // the program's arguments are its remaining()
 };
@@ -39,10 +38,6 @@ Status prepare_environment(const RunOptions& o) {
   auto existing = old ? std::optional<std::string_view>(old) : std::nullopt;
   UKLP_TRY(set_env("LD_PRELOAD", prepend_preload(runtime, existing)));
   if (!o.log_file.empty()) UKLP_TRY(set_env("UKLP_LOG_FILE", absolute_path(o.log_file)));
-  if (!o.signal_text.empty()) {
-    UKLP_ASSIGN_OR_RETURN(int sig, parse_signal(o.signal_text));
-    UKLP_TRY(set_env("UKLP_SIGNAL", std::to_string(sig)));
-  }
   return Status::ok();
 }
 
@@ -62,8 +57,6 @@ int run_run(const Context& ctx, const RunOptions& o) {
   if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());  // the "--" before PROGRAM
   argv.insert(argv.begin(), o.program);
   if (o.program.empty()) return report_error(ctx, error(EINVAL, "no program given: uklp run -- PROGRAM ARGS..."), kExitUsage);
-  if (!o.signal_text.empty())
-    if (auto sig = parse_signal(o.signal_text); !sig) return report_error(ctx, sig.status(), kExitUsage);
   if (Status s = prepare_environment(o); !s) return report_error(ctx, s);
   return exec_program(ctx, argv);
 }
@@ -74,9 +67,7 @@ Subcommand add_run_command(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a program with the uklp runtime preloaded");
   cmd->add_option("--log", o->log_file, "Runtime log file (UKLP_LOG_FILE)")->type_name("FILE");
-  cmd->add_option("--signal", o->signal_text, "Signal number the runtime uses to interrupt threads (UKLP_SIGNAL)")
-      ->type_name("N");
-  cmd->footer("Put '--' before PROGRAM: uklp run [--log FILE] [--signal N] -- PROGRAM ARGS...");
+  cmd->footer("Put '--' before PROGRAM: uklp run [--log FILE] -- PROGRAM ARGS...");
   cmd->add_option("PROGRAM", o->program, "The program to run, then its arguments");
   // Everything after PROGRAM belongs to the program, even options that uklp
   // itself has (--json); CLI11 keeps them in remaining().

@@ -243,7 +243,6 @@ Status cmd_dmesg(Reply& r) {
 Status cmd_info(Reply& r) {
   r.data.push_back("pid=" + std::to_string(getpid()));
   r.data.push_back("runtime_version=0.1.0");
-  r.data.push_back("signal=" + std::to_string(runtime_signal()));
   r.data.push_back("consistency=per-thread");
   return Status::ok();
 }

@@ -97,9 +97,10 @@ Result<Site*> create_site(Func* func, const std::string& object_name) {
   UKLP_TRY(text_init());
   UKLP_ASSIGN_OR_RETURN(auto* slot, alloc_slot(e.pad));
   slot->store(e.continuation(), std::memory_order_release);
-  x86::Writer w(e.pad);
-  if (!w.put_jmp_rip_indirect(uintptr_t(slot))) return error(ENOMEM, "jump slot out of reach");
-  UKLP_TRY(text_poke(e.pad, w.bytes()));
+  std::vector<uint8_t> jump = e.pad_jump(uintptr_t(slot));
+  if (jump.empty()) return error(ENOMEM, "jump slot out of reach");
+  if (e.hop) UKLP_TRY(data_poke(e.hop, e.hop_jump()));
+  UKLP_TRY(text_poke(e.pad, jump));
   auto* site = new Site();
   site->entry = func->old_addr;
   site->pad = e;
@@ -119,26 +120,17 @@ struct EntrySwitch {
 std::vector<EntrySwitch>* g_batch = nullptr;
 
 // The int3 protocol for many entries at once, as the kernel's
-// text_poke_bp_batch: every first byte to int3, one sync; threads at a GCC
-// second NOP being replaced moved past it; every second byte, one sync;
-// every first byte, one sync. Threads that block SIGTRAP are held stopped
-// meanwhile, and nothing is allocated while they are.
+// text_poke_bp_batch: every first byte to int3, one sync; every second
+// byte, one sync; every first byte, one sync. A thread between GCC's two
+// NOPs runs the new second byte, `clc`, or the old NOP: no thread needs
+// moving (insn.h). Threads that block SIGTRAP are held stopped meanwhile,
+// and nothing is allocated while they are.
 Status switch_entries(std::span<const EntrySwitch> v) {
   if (v.empty()) return Status::ok();
-  std::vector<uintptr_t> seconds;  // GCC `90 90` entries becoming a jump
-  for (const EntrySwitch& e : v)
-    if (e.site->pad.kind == x86::EntryKind::gcc_nop_nop && e.to != e.site->pad.original)
-      seconds.push_back(e.site->pad.nops + 1);
   const uint8_t int3 = x86::kInt3;
-  std::vector<pid_t> tids = other_threads();
-  EvictScratch scratch;
-  if (!seconds.empty()) UKLP_TRY(prepare_evict(scratch, tids));
   ThreadHold hold;  // released on return, once every entry is whole again
   std::vector<ThreadCheck> held;
-  UKLP_TRY(hold_sigtrap_blockers(hold, held, tids, seconds));
-  if (!seconds.empty())
-    for (const ThreadCheck& t : held)
-      if (t.held) scratch.held.push_back(t.tid);  // within the capacity reserved
+  UKLP_TRY(hold_sigtrap_blockers(hold, held, other_threads()));
   for (const EntrySwitch& e : v) UKLP_TRY(add_trap_redirect(e.site->pad.nops, e.site->pad.pad));
   size_t trapped = 0;
   // Back to the bytes as they were, when a step fails half-way.
@@ -150,8 +142,6 @@ Status switch_entries(std::span<const EntrySwitch> v) {
   for (; trapped < v.size(); ++trapped)
     if (Status s = data_poke(v[trapped].site->pad.nops, {&int3, 1}); !s) return undo(s);
   sync_cores();
-  if (!seconds.empty())
-    if (Status s = evict_threads_from(seconds, scratch); !s) return undo(s);
   for (const EntrySwitch& e : v) UKLP_TRY(data_poke(e.site->pad.nops + 1, {&e.to[1], 1}));
   sync_cores();
   for (const EntrySwitch& e : v) UKLP_TRY(data_poke(e.site->pad.nops, {&e.to[0], 1}));
@@ -188,7 +178,8 @@ class EntryBatch {
 
 Status arm(Site* site, bool fresh) {
   x86::Writer w(site->pad.nops);
-  if (!w.put_jmp_rel8(site->pad.pad)) return error(EINVAL, "pad out of reach");
+  if (!w.put_jmp_rel8(site->pad.jump_target()) || w.bytes()[1] != x86::kEntryJumpRel)
+    return error(EINVAL, "pad out of reach");
   std::array<uint8_t, 2> jmp{w.bytes()[0], w.bytes()[1]};
   if (fresh)
     UKLP_TRY(text_poke(site->pad.nops, jmp));
@@ -296,9 +287,10 @@ namespace {
 // a pad that a new mapping at the same address no longer has. Its pad must
 // still jump through its slot (the caller's function is mapped there).
 bool pad_is_ours(const Site* site) {
-  x86::Writer w(site->pad.pad);
-  if (!w.put_jmp_rip_indirect(uintptr_t(site->slot))) return false;
-  return std::memcmp(reinterpret_cast<const void*>(site->pad.pad), w.bytes().data(), w.bytes().size()) == 0;
+  const x86::Entry& e = site->pad;
+  std::vector<uint8_t> jump = e.pad_jump(uintptr_t(site->slot));
+  if (jump.empty() || std::memcmp(reinterpret_cast<const void*>(e.pad), jump.data(), jump.size()) != 0) return false;
+  return !e.hop || std::memcmp(reinterpret_cast<const void*>(e.hop), e.hop_jump().data(), 2) == 0;
 }
 
 }  // namespace
@@ -306,7 +298,7 @@ bool pad_is_ours(const Site* site) {
 std::vector<std::pair<uintptr_t, uintptr_t>> site_entry_ranges() {
   std::vector<std::pair<uintptr_t, uintptr_t>> v;
   for (auto& [addr, site] : sites())
-    if (site->armed) v.emplace_back(site->pad.pad, site->pad.continuation());
+    if (site->armed) v.emplace_back(site->pad.first(), site->pad.continuation());
   return v;
 }
 

@@ -9,11 +9,9 @@
 //   1. first byte -> int3 (cc); sync. A thread that enters now traps, and
 //      the SIGTRAP handler sends it to the site's pad, which is already a
 //      complete jump.
-//   2. only for GCC's `90 90`: no thread may sit between the two NOPs.
-//      evict_threads_from() finds every thread whose user pc is the second
-//      NOP and moves it past it (a NOP does nothing), through the tracer. No thread can get
-//      there again: the first byte traps.
-//   3. second byte -> new value; sync. 4. first byte -> new value; sync.
+//   2. second byte -> new value; sync. A thread past GCC's first NOP runs
+//      it alone: the old NOP or the new `clc` (insn.h), both harmless.
+//   3. first byte -> new value; sync.
 //
 // Constraints: call from the control thread only, with the klp mutex held.
 #pragma once
@@ -29,7 +27,7 @@
 namespace uklp::rt {
 
 // Opens /proc/self/mem, registers membarrier SYNC_CORE and installs the
-// SIGTRAP and runtime-signal handlers. Idempotent; done at the first patch.
+// SIGTRAP handler. Idempotent; done at the first patch.
 Status text_init();
 // Registers the process for membarrier(SYNC_CORE) now: cheap while it has
 // one thread (the runtime's constructor), slow later.
@@ -47,34 +45,10 @@ void text_after_fork();
 // never removed: a trap may be delivered after the int3 is gone.
 Status add_trap_redirect(uintptr_t at, uintptr_t resume);
 
-// What evict_threads_from() works with, allocated beforehand by
-// prepare_evict(): it runs while threads that block SIGTRAP are held
-// stopped, and one of them may hold malloc's lock.
-struct EvictScratch {
-  std::vector<pid_t> tids;          // the other threads, listed beforehand
-  std::vector<ThreadCheck> checks;  // capacity: tids.size()
-  std::vector<pid_t> held;          // held stopped (and evicted) by a ThreadHold
-  std::unique_ptr<x86::CachedReader> reader;
-};
-Status prepare_evict(EvictScratch& scratch, std::vector<pid_t> tids);
-
-// Makes sure no thread's user pc is any of `addrs` (each must be a
-// one-byte NOP that no thread can reach anew); a thread found there moves
-// to addr + 1. Bounded: EBUSY if a thread cannot be checked within about a
-// second (for instance, it blocks the runtime signal).
-Status evict_threads_from(std::span<const uintptr_t> addrs, EvictScratch& scratch);
-
 // Stops, until `hold` is released, every thread of `tids` that blocks
 // SIGTRAP: one that ran into an int3 would be killed by the kernel (it
 // forces a blocked trap signal to its default action). EBUSY if one of
 // them cannot be stopped. `threads` receives them and must outlive `hold`.
-// Those found at one of `evict` move past it (evict_threads_from() cannot
-// reach a held thread).
-Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads, std::span<const pid_t> tids,
-                             std::span<const uintptr_t> evict);
-
-// The signal the runtime uses to interrupt threads (UKLP_SIGNAL, default
-// SIGRTMIN+6).
-int runtime_signal();
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads, std::span<const pid_t> tids);
 
 }  // namespace uklp::rt

@@ -34,7 +34,10 @@ namespace uklp::rt {
 namespace {
 
 constexpr size_t kTracerStack = 256 * 1024;
-constexpr size_t kSignalFrameSearch = 64 * 1024;
+// The stack pages read at once from a stopped thread's sp: its innermost
+// frames and, in a thread glibc started, its TLS (the patch-state word)
+// just above them; a read stops at the end of the stack's mapping.
+constexpr int kStackPrefetchPages = 8;
 
 struct Control {
   const TracerJob* job = nullptr;
@@ -141,39 +144,6 @@ int find_range(std::span<const CodeRange> ranges, uintptr_t addr) {
     if (ranges[mid].end <= addr) lo = mid + 1; else hi = mid;
   }
   return lo < ranges.size() && ranges[lo].start <= addr ? int(lo) : -1;
-}
-
-// An int3 reports its trap with the pc just past it: a thread stopped on
-// its way to the SIGTRAP handler is not at the next byte, and the handler
-// must see the pc the trap left (text_poke.cc's on_sigtrap). The trap is
-// either the signal of this stop, or still queued behind our interrupt.
-bool is_int3_trap(pid_t tid, int signal) {
-  siginfo_t si[8] = {};
-  if (signal == SIGTRAP)
-    return sys(SYS_ptrace, PTRACE_GETSIGINFO, tid, 0, long(&si[0])) == 0 && si[0].si_code == SI_KERNEL;
-  __ptrace_peeksiginfo_args args{0, 0, 8};  // the thread's own queue
-  long n = sys(SYS_ptrace, PTRACE_PEEKSIGINFO, tid, long(&args), long(si));
-  for (long i = 0; i < n; ++i)
-    if (si[i].si_signo == SIGTRAP && si[i].si_code == SI_KERNEL) return true;
-  return false;
-}
-
-// Evict jobs: a thread about to execute one of the NOPs skips it.
-void evict(const Control& c, ThreadCheck& t, user_regs_struct& u, int pending_signal) {
-  t.verdict = ThreadVerdict::clean;
-  if (c.job->evict.empty()) return;
-  if (!is_int3_trap(t.tid, pending_signal)) {
-    for (uintptr_t a : c.job->evict)
-      if (u.rip == a) {
-        u.rip = a + 1;
-        sys(SYS_ptrace, PTRACE_SETREGS, t.tid, 0, long(&u));
-        break;
-      }
-  }
-  // A signal handler running on the thread may have interrupted it at one
-  // of the NOPs: the saved pc would resume there.
-  if (stack_has_signal_frame_at(c.reader->reader(), u.rsp, kSignalFrameSearch, c.job->evict))
-    t.verdict = ThreadVerdict::blocked;
 }
 
 // Where a stopped thread's pc is, for a transition (TracerJob::entries).
@@ -301,12 +271,15 @@ void finish_check(const Control& c, ThreadCheck& t, int status) {
   if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
     t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
     t.in_syscall = long(u.orig_rax) >= 0;
-    c.reader->reset();  // pages read for an earlier thread may have changed since
-    // A held thread is evicted here: the eviction tracer cannot reach it.
-    if (c.job->mode == TracerMode::evict || c.job->mode == TracerMode::hold)
-      evict(c, t, u, pending_signal);
-    else
+    if (c.job->mode == TracerMode::locate || c.job->mode == TracerMode::hold) {
+      t.verdict = ThreadVerdict::clean;  // the word's address and the stop are all they need
+    } else {
+      // Pages read for an earlier thread may have changed since, but for
+      // read-only segments (unwind tables, code).
+      c.reader->reset_keeping(*c.job->table);
+      c.reader->prefetch(u.rsp, kStackPrefetchPages);
       examine(c, t, u);
+    }
     if (event_stop) restart_interrupted_call(c, t.tid, u);
   } else {
     t.verdict = ThreadVerdict::gone;
@@ -513,49 +486,6 @@ const char* thread_verdict_name(ThreadVerdict v) {
   return "?";
 }
 
-namespace {
-
-// The kernel's x86-64 struct rt_sigframe, from its return address on:
-//   -8   pretcode (the sa_restorer, glibc's __restore_rt)
-//    0   struct ucontext: uc_flags, uc_link, uc_stack (40 bytes), then the
-//        sigcontext (r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip
-//        at +128), ..., uc_sigmask: 304 bytes in all
-//  304   siginfo (si_signo at +0, si_code at +8)
-constexpr size_t kUcRip = 40 + 16 * 8;
-constexpr size_t kUcSize = 304;
-constexpr uint8_t kSigreturn[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
-
-bool is_signal_frame_rip(const x86::MemoryReader& mem, uintptr_t rip_slot) {
-  uintptr_t uc = rip_slot - kUcRip, restorer = 0;
-  uint8_t code[sizeof kSigreturn];
-  if (!mem(uc - 8, &restorer, sizeof restorer) || !mem(restorer, code, sizeof code)) return false;
-  return std::equal(code, code + sizeof code, kSigreturn);
-}
-
-bool is_int3_frame(const x86::MemoryReader& mem, uintptr_t rip_slot) {
-  int32_t info[3];  // si_signo, si_errno, si_code
-  uintptr_t uc = rip_slot - kUcRip;
-  return mem(uc + kUcSize, info, sizeof info) && info[0] == SIGTRAP && info[2] == SI_KERNEL;
-}
-
-}  // namespace
-
-bool stack_has_signal_frame_at(const x86::MemoryReader& mem, uintptr_t sp, size_t bytes,
-                               std::span<const uintptr_t> addrs) {
-  uint64_t words[512];
-  for (uintptr_t at = sp & ~uintptr_t(7), end = sp + bytes; at < end;) {
-    size_t n = std::min<size_t>(sizeof words, 4096 - (at & 4095));  // up to the page's end
-    if (!mem(at, words, n)) return false;
-    for (size_t i = 0; i < n / 8; ++i) {
-      if (std::find(addrs.begin(), addrs.end(), words[i]) == addrs.end()) continue;
-      uintptr_t slot = at + 8 * i;
-      if (is_signal_frame_rip(mem, slot) && !is_int3_frame(mem, slot)) return true;
-    }
-    at += n;
-  }
-  return false;
-}
-
 ssize_t read_task_file(pid_t tid, const char* name, char* buf, size_t size) {
   char path[64];
   snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, name);
@@ -648,7 +578,6 @@ Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads, x86::Cac
 
 struct ThreadHold::State {
   TracerJob job;
-  std::vector<uintptr_t> evict;
   Control control;
   std::unique_ptr<x86::CachedReader> reader;
   pid_t pid = -1;
@@ -657,7 +586,7 @@ struct ThreadHold::State {
 ThreadHold::ThreadHold() = default;
 ThreadHold::~ThreadHold() { release(); }
 
-Status ThreadHold::hold(std::span<ThreadCheck> threads, std::span<const uintptr_t> evict) {
+Status ThreadHold::hold(std::span<ThreadCheck> threads) {
   release();
   if (threads.empty()) return Status::ok();
   state_ = std::make_unique<State>();
@@ -666,8 +595,6 @@ Status ThreadHold::hold(std::span<ThreadCheck> threads, std::span<const uintptr_
   // likeliest one, a thread glibc is still starting (every signal blocked
   // until start_thread), may wait for a CPU for a while on a busy machine.
   state_->job.stop_wait_ms = kHoldStopWaitMs;
-  state_->evict.assign(evict.begin(), evict.end());
-  state_->job.evict = state_->evict;
   state_->reader = std::make_unique<x86::CachedReader>(getpid());
   Control& c = state_->control;
   c.job = &state_->job;

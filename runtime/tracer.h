@@ -14,9 +14,7 @@
 //      thread's patch-state word (task.h);
 //   3. unwinds the stack (arch/x86_64/unwind.h) and looks for a frame in
 //      one of the job's code ranges;
-//   4. transition jobs: writes the target word if no frame is in a range
-//      (evict jobs instead move a pc sitting on one of the job's one-byte
-//      NOPs past it, for the int3 protocol of text_poke.h);
+//   4. transition jobs: writes the target word if no frame is in a range;
 //   5. if the stop made a blocked system call return EINTR (epoll_wait,
 //      sigtimedwait, semop... fail so after any stop, see signal(7)),
 //      rewinds it to re-execute the call: rax = orig_rax, rip -= 2. Calls
@@ -61,7 +59,7 @@ enum class ThreadVerdict : int32_t {
   unchecked,         // not reached (the run was cut short)
   switched,          // clean stack: its word now holds the target state
   already_switched,  // its word already had the target state
-  clean,             // (scan, evict) no frame in any range / not at a NOP
+  clean,             // (scan) no frame in any range; (locate, hold) stopped
   blocked,           // a frame is inside range `range_id`
   unreliable,        // the unwind failed: trace.status says why
   gone,              // the thread exited
@@ -87,12 +85,8 @@ struct ThreadCheck {
 enum class TracerMode {
   scan,        // report whether a frame is in `ranges`
   transition,  // and switch the thread to the epoch's target if none is
-  hold,        // keep the threads stopped until ThreadHold::release(),
-               // evicting them from `evict` as below
-  evict,       // move a thread whose pc is one of `evict` past that byte
-               // (with no addresses: only learn where its word is); a
-               // thread whose stack holds a signal frame interrupted at one
-               // of them is `blocked` (the saved pc would resume there)
+  hold,        // keep the threads stopped until ThreadHold::release()
+  locate,      // only learn where the thread's word is (its fs_base)
 };
 
 struct TracerJob {
@@ -100,7 +94,6 @@ struct TracerJob {
   std::span<const CodeRange> ranges;  // sorted by start, not overlapping
   TracerMode mode = TracerMode::scan;
   TaskEpoch epoch;                    // transition: the current epoch
-  std::span<const uintptr_t> evict;   // evict: one-byte NOPs no thread may stop at
   long stop_wait_ms = kStopWaitMs;    // how long to wait for each thread to stop
   // Transition jobs: where a thread has not entered any version of a
   // function yet (pads and entry bytes of armed sites: its frame is the
@@ -116,16 +109,6 @@ struct TracerJob {
 Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads);
 // The same with a page cache of the caller's: allocates nothing.
 Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads, x86::CachedReader* reader);
-
-// True when the stack from `sp` up (at most `bytes`, stopping at the first
-// unreadable page) holds a signal frame whose interrupted pc is one of
-// `addrs`, other than the frame of an int3 trap (whose SIGTRAP handler
-// moves that pc): the thread will resume there when its handler returns.
-// A frame is recognized by its layout (the kernel's struct rt_sigframe:
-// the return address is the sigreturn trampoline, the saved rip sits in
-// the sigcontext, the siginfo follows the ucontext).
-bool stack_has_signal_frame_at(const x86::MemoryReader& mem, uintptr_t sp, size_t bytes,
-                               std::span<const uintptr_t> addrs);
 
 // Reads /proc/self/task/<tid>/<name> into `buf` (NUL-terminated, at most
 // size - 1 bytes): the length read (0 if the read failed), or -1 if the
@@ -145,9 +128,8 @@ class ThreadHold {
   ~ThreadHold();
   ThreadHold(const ThreadHold&) = delete;
   ThreadHold& operator=(const ThreadHold&) = delete;
-  // Stops `threads`; one found at one of the one-byte NOPs `evict` moves
-  // past it, one interrupted there by a signal handler is `blocked`.
-  Status hold(std::span<ThreadCheck> threads, std::span<const uintptr_t> evict = {});
+  // Stops `threads` (`held` set on each one stopped).
+  Status hold(std::span<ThreadCheck> threads);
   void release();
 
  private:

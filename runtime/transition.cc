@@ -202,7 +202,7 @@ bool switch_threads() {
   for (auto [start, end] : stub_pages()) stubs.push_back({start, end, 0});
   normalize_ranges(entries);
   normalize_ranges(stubs);
-  TracerJob job{&table, ranges, TracerMode::transition, e, {}, kStopWaitMs, entries, stubs};
+  TracerJob job{&table, ranges, TracerMode::transition, e, kStopWaitMs, entries, stubs};
   if (Status s = run_tracer(job, checks); !s) {
     klp_log(Level::err, "cannot check the threads' stacks: %s", s.describe().c_str());
     return false;
@@ -392,7 +392,7 @@ int thread_patch_state(pid_t tid) {
   if (!word_addrs().count(tid)) {
     // Not seen by the tracer yet: stop it once to learn where its word is.
     ThreadCheck t(tid);
-    if (run_tracer({nullptr, {}, TracerMode::evict, {}, {}}, {&t, 1}) && t.word_addr)
+    if (run_tracer({nullptr, {}, TracerMode::locate, {}}, {&t, 1}) && t.word_addr)
       word_addrs()[tid] = t.word_addr;
   }
   auto it = word_addrs().find(tid);
@@ -416,7 +416,7 @@ Status wait_code_unused(uintptr_t start, uintptr_t end, const std::string& what)
     UKLP_TRY(table.build());
     std::vector<ThreadCheck> checks;
     for (pid_t tid : other_threads()) checks.emplace_back(tid);
-    TracerJob job{&table, ranges, TracerMode::scan, {}, {}, kScanStopWaitMs};
+    TracerJob job{&table, ranges, TracerMode::scan, {}, kScanStopWaitMs};
     UKLP_TRY(run_tracer(job, checks));
     last.clear();
     for (const ThreadCheck& t : checks) {

@@ -20,8 +20,13 @@ EntryState classify_entry(uintptr_t entry, Entry* out) {
     nops += kEndbr64.size();
   const auto* p = reinterpret_cast<const uint8_t*>(nops);
   Entry e;
-  e.pad = entry - kPadSize;
   e.nops = nops;
+  if (nops == entry) {
+    e.pad = entry - 6;
+  } else {
+    e.pad = entry - kPadSize;
+    e.hop = entry - 2;
+  }
   e.original = {p[0], p[1]};
   if (p[0] == 0x90 && p[1] == 0x90) {
     e.kind = EntryKind::gcc_nop_nop;
@@ -32,6 +37,18 @@ EntryState classify_entry(uintptr_t entry, Entry* out) {
   }
   *out = e;
   return EntryState::pristine;
+}
+
+std::vector<uint8_t> Entry::pad_jump(uintptr_t slot) const {
+  Writer w(pad);
+  if (!w.put_jmp_rip_indirect(slot)) return {};
+  return w.bytes();
+}
+
+std::array<uint8_t, 2> Entry::hop_jump() const {
+  Writer w(hop);
+  (void)w.put_jmp_rel8(pad);  // 14 bytes back: always in reach
+  return {w.bytes()[0], w.bytes()[1]};
 }
 
 void Writer::put32(uint32_t v) {

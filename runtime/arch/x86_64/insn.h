@@ -2,12 +2,24 @@
 // the recognition of patchable function entries.
 //
 // A function compiled with -fpatchable-function-entry=16,14 has 14 NOP
-// bytes before its symbol (the pad) and two NOP bytes at its entry, after an
-// optional endbr64: GCC 12 emits `90 90`, clang 14 emits `66 90`.
+// bytes before its symbol E (the pad) and two NOP bytes N at its entry,
+// after an optional endbr64 (N = E, or E+4): GCC 12 emits `90 90`, clang 14
+// `66 90`. An armed site:
 //
-//   pad (E-14):  ff 25 rel32     jmp *slot(%rip)   slot: 8 bytes within 2 GiB
-//                90 x 8          (unused)
-//   entry (N):   eb rel8         jmp pad            (N = E, or E+4 after endbr64)
+//   no endbr64:  E-14: 90 x 8
+//                E-6:  ff 25 rel32   jmp *slot(%rip)   slot: 8 bytes within 2 GiB
+//                E:    eb f8         jmp E-6
+//   endbr64:     E-14: ff 25 rel32   jmp *slot(%rip)
+//                E-8:  90 x 6
+//                E-2:  eb f2         jmp E-14
+//                E:    f3 0f 1e fa   endbr64
+//                E+4:  eb f8         jmp E-2
+//
+// The entry's jump is always `eb f8`, whose second byte alone is `clc`: a
+// thread that had run GCC's first NOP when the jump was written runs
+// `clc` instead of the second NOP and goes on into the body (flags are
+// dead at a function's entry, and both are one-byte instructions), so no
+// thread ever has to be moved off a second NOP.
 //
 // The slot lives in runtime-owned memory, so retargeting a site is one
 // aligned 8-byte store and never touches code (see redirect.cc).
@@ -28,12 +40,20 @@ inline constexpr std::array<uint8_t, 4> kEndbr64 = {0xf3, 0x0f, 0x1e, 0xfa};
 
 enum class EntryKind { gcc_nop_nop, clang_xchg };  // 90 90 / 66 90
 
+inline constexpr uint8_t kEntryJumpRel = 0xf8;  // `clc`, on its own
+
 struct Entry {
-  uintptr_t pad = 0;        // E - 14
-  uintptr_t nops = 0;       // address of the two entry NOP bytes
+  uintptr_t pad = 0;   // where the pad's `jmp *slot(%rip)` goes: E - 6, or E - 14 after endbr64
+  uintptr_t hop = 0;   // after endbr64, E - 2: the `jmp` from the entry's target to `pad`; else 0
+  uintptr_t nops = 0;  // address of the two entry NOP bytes
   EntryKind kind{};
   std::array<uint8_t, 2> original{};
+  uintptr_t first() const { return hop ? pad : pad - 8; }  // E - 14, the pad's first byte
+  uintptr_t jump_target() const { return nops + 2 + int8_t(kEntryJumpRel); }  // pad, or hop
   uintptr_t continuation() const { return nops + 2; }  // the original body
+  // The bytes written before the entry, at `pad` and at `hop`.
+  std::vector<uint8_t> pad_jump(uintptr_t slot) const;
+  std::array<uint8_t, 2> hop_jump() const;
 };
 
 enum class EntryState { pristine, foreign };

@@ -771,8 +771,8 @@ UnwindStatus step_frame(const UnwindTable& table, const MemoryReader& mem, Frame
 
 // ---- CachedReader's system call --------------------------------------------
 
-// process_vm_readv(pid, local, 1, remote, 1, 0) without libc: no errno.
-long raw_process_vm_readv(pid_t pid, const iovec* local, const iovec* remote) {
+// process_vm_readv(pid, local, nlocal, remote, 1, 0) without libc: no errno.
+long raw_process_vm_readv(pid_t pid, const iovec* local, long nlocal, const iovec* remote) {
   long ret;
   __asm__ volatile(
       "mov %[remote], %%r10\n\t"
@@ -780,13 +780,26 @@ long raw_process_vm_readv(pid_t pid, const iovec* local, const iovec* remote) {
       "xor %%r9d, %%r9d\n\t"  // flags
       "syscall"
       : "=a"(ret)
-      : "0"(long(SYS_process_vm_readv)), "D"(long(pid)), "S"(local), "d"(1L), [remote] "r"(remote)
+      : "0"(long(SYS_process_vm_readv)), "D"(long(pid)), "S"(local), "d"(nlocal), [remote] "r"(remote)
       : "rcx", "r8", "r9", "r10", "r11", "memory");
   return ret;
 }
 
+struct Objects {
+  std::vector<UnwindObject> exec;
+  std::vector<std::pair<uintptr_t, uintptr_t>> read_only;
+};
+
 int add_object(dl_phdr_info* info, size_t, void* data) {
-  auto* objects = static_cast<std::vector<UnwindObject>*>(data);
+  auto* all = static_cast<Objects*>(data);
+  auto* objects = &all->exec;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) || ph.p_memsz == 0) continue;
+    uintptr_t start = (info->dlpi_addr + ph.p_vaddr) & ~uintptr_t(4095);
+    uintptr_t end = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + 4095) & ~uintptr_t(4095);
+    all->read_only.emplace_back(start, end);
+  }
   uintptr_t hdr = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i)
     if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME) hdr = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
@@ -826,10 +839,39 @@ const CachedReader::Page* CachedReader::page_for(uintptr_t base) {
   }
   iovec local = {victim->bytes, kPage};
   iovec remote = {reinterpret_cast<void*>(base), kPage};
-  victim->valid = raw_process_vm_readv(pid_, &local, &remote) == long(kPage);
+  victim->valid = raw_process_vm_readv(pid_, &local, 1, &remote) == long(kPage);
   victim->base = base;
   victim->age = ++clock_;
   return victim->valid ? victim : nullptr;
+}
+
+void CachedReader::reset_keeping(const UnwindTable& table) {
+  for (auto& p : pages_) p.valid = p.valid && table.read_only_page(p.base);
+}
+
+void CachedReader::prefetch(uintptr_t addr, int count) {
+  uintptr_t base = addr & ~uintptr_t(kPage - 1);
+  count = std::min(count, kPages / 2);  // leave room for the pages read besides
+  Page* slots[kPages];
+  iovec local[kPages];
+  for (int k = 0; k < count; ++k) {
+    uintptr_t page = base + uintptr_t(k) * kPage;
+    Page* victim = nullptr;
+    for (Page& p : pages_) {
+      if (p.valid && p.base == page) p.valid = false;  // read again below
+      bool taken = std::find(slots, slots + k, &p) != slots + k;
+      if (!taken && (!victim || (victim->valid && (!p.valid || p.age < victim->age)))) victim = &p;
+    }
+    slots[k] = victim;
+    local[k] = {victim->bytes, kPage};
+  }
+  iovec remote = {reinterpret_cast<void*>(base), kPage * size_t(count)};
+  long got = raw_process_vm_readv(pid_, local, count, &remote);
+  for (int k = 0; k < count; ++k) {
+    slots[k]->base = base + uintptr_t(k) * kPage;
+    slots[k]->valid = got >= long(kPage) * (k + 1);
+    slots[k]->age = ++clock_;
+  }
 }
 
 bool CachedReader::read(uintptr_t addr, void* out, size_t n) {
@@ -851,13 +893,20 @@ bool CachedReader::read(uintptr_t addr, void* out, size_t n) {
 // ---- UnwindTable ------------------------------------------------------------
 
 Status UnwindTable::build() {
-  std::vector<UnwindObject> objects;
-  dl_iterate_phdr(add_object, &objects);
-  if (objects.empty()) return error(ENOENT, "dl_iterate_phdr found no executable segment");
-  std::sort(objects.begin(), objects.end(),
+  Objects all;
+  dl_iterate_phdr(add_object, &all);
+  if (all.exec.empty()) return error(ENOENT, "dl_iterate_phdr found no executable segment");
+  std::sort(all.exec.begin(), all.exec.end(),
             [](const UnwindObject& a, const UnwindObject& b) { return a.start < b.start; });
-  objects_ = std::move(objects);
+  std::sort(all.read_only.begin(), all.read_only.end());
+  objects_ = std::move(all.exec);
+  read_only_ = std::move(all.read_only);
   return Status::ok();
+}
+
+bool UnwindTable::read_only_page(uintptr_t base) const {
+  auto it = std::upper_bound(read_only_.begin(), read_only_.end(), std::pair<uintptr_t, uintptr_t>{base, UINTPTR_MAX});
+  return it != read_only_.begin() && base + 4096 <= std::prev(it)->second;
 }
 
 const UnwindObject* UnwindTable::find(uintptr_t pc) const {

@@ -64,14 +64,22 @@ struct MemoryReader {
 // that memory changed: reset() it before walking a thread that has run.
 class CachedReader {
  public:
+  static constexpr int kCapacity = 32;  // pages
   explicit CachedReader(pid_t pid) : pid_(pid) {}
   MemoryReader reader() { return {&CachedReader::read_fn, this}; }
   bool read(uintptr_t addr, void* out, size_t n);
   void reset() { for (auto& p : pages_) p.valid = false; }
+  // As reset(), but keeps the pages of `table`'s read-only segments, which
+  // the unwinding of every thread reads (its CFI, its code).
+  void reset_keeping(const class UnwindTable& table);
+  // Reads up to `count` pages from the one holding `addr` upward in one
+  // system call (a stopped thread's stack, its TLS above it): far cheaper
+  // than a call per page. Pages past an unmapped one stay unread.
+  void prefetch(uintptr_t addr, int count);
 
  private:
   static constexpr size_t kPage = 4096;
-  static constexpr int kPages = 16;
+  static constexpr int kPages = kCapacity;
   struct Page {
     uintptr_t base = 0;
     bool valid = false;
@@ -100,9 +108,13 @@ class UnwindTable {
   Status build();
   const UnwindObject* find(uintptr_t pc) const;
   size_t size() const { return objects_.size(); }
+  // The page at `base` lies in a segment mapped without write permission
+  // (code, unwind tables, read-only data): the same for every thread.
+  bool read_only_page(uintptr_t base) const;
 
  private:
   std::vector<UnwindObject> objects_;
+  std::vector<std::pair<uintptr_t, uintptr_t>> read_only_;  // page-aligned [start, end), sorted
 };
 
 enum class UnwindStatus {

@@ -71,9 +71,40 @@ TEST(ClassifyEntry, GccNopNop) {
   Entry e;
   ASSERT_EQ(classify_entry(img.entry(), &e), EntryState::pristine);
   EXPECT_EQ(e.kind, EntryKind::gcc_nop_nop);
-  EXPECT_EQ(e.pad, img.entry() - 14);
+  EXPECT_EQ(e.pad, img.entry() - 6);  // the jump through the slot ends at the entry
+  EXPECT_EQ(e.hop, 0u);
+  EXPECT_EQ(e.first(), img.entry() - 14);
   EXPECT_EQ(e.nops, img.entry());
+  EXPECT_EQ(e.jump_target(), e.pad);
   EXPECT_EQ(e.continuation(), img.entry() + 2);
+}
+
+// The entry's jump is `eb f8`: alone, its second byte is `clc`, harmless
+// for a thread that had run GCC's first NOP (insn.h).
+TEST(ClassifyEntry, EntryJumpSecondByteIsClc) {
+  for (const Bytes& entry : {Bytes{0x90, 0x90}, Bytes{0xf3, 0x0f, 0x1e, 0xfa, 0x90, 0x90}}) {
+    Image img(entry);
+    Entry e;
+    ASSERT_EQ(classify_entry(img.entry(), &e), EntryState::pristine);
+    Writer w(e.nops);
+    ASSERT_TRUE(w.put_jmp_rel8(e.jump_target()));
+    EXPECT_EQ(w.bytes(), (Bytes{0xeb, 0xf8}));
+  }
+}
+
+TEST(ClassifyEntry, PadJumpEndsAtTheEntry) {
+  Image img({0x90, 0x90});
+  Entry e;
+  ASSERT_EQ(classify_entry(img.entry(), &e), EntryState::pristine);
+  uintptr_t slot = img.entry() + 0x1000;
+  Bytes jump = e.pad_jump(slot);
+  ASSERT_EQ(jump.size(), 6u);
+  EXPECT_EQ(e.pad + jump.size(), img.entry());
+  int32_t rel = 0;
+  memcpy(&rel, jump.data() + 2, 4);
+  EXPECT_EQ(jump[0], 0xff);
+  EXPECT_EQ(jump[1], 0x25);
+  EXPECT_EQ(img.entry() + uintptr_t(int64_t(rel)), slot);
 }
 
 TEST(ClassifyEntry, ClangXchg) {
@@ -90,6 +121,12 @@ TEST(ClassifyEntry, Endbr64) {
   ASSERT_EQ(classify_entry(img.entry(), &e), EntryState::pristine);
   EXPECT_EQ(e.nops, img.entry() + 4);
   EXPECT_EQ(e.continuation(), img.entry() + 6);
+  // entry + 4 -> hop (entry - 2) -> pad (entry - 14)
+  EXPECT_EQ(e.pad, img.entry() - 14);
+  EXPECT_EQ(e.hop, img.entry() - 2);
+  EXPECT_EQ(e.jump_target(), e.hop);
+  EXPECT_EQ(e.hop_jump(), (std::array<uint8_t, 2>{0xeb, 0xf2}));
+  EXPECT_EQ(e.first(), img.entry() - 14);
 }
 
 TEST(ClassifyEntry, BreakpointIsForeign) {

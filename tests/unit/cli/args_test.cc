@@ -1,6 +1,5 @@
 // args_test.cc: command-line argument validation (cli/args.h) and the
 // LD_PRELOAD composition of `uklp run` (cli/runtime_path.h).
-#include <csignal>
 
 #include <gtest/gtest.h>
 
@@ -23,13 +22,6 @@ TEST(Args, ModuleParameter) {
   EXPECT_TRUE(check_param("a.b-c_d=x=y").is_ok());
   for (const char* bad : {"answer", "=1", "a b=1", "a\tb=1", "a=1\t2", "a=x\ny"})
     EXPECT_EQ(check_param(bad).code(), EINVAL) << bad;
-}
-
-TEST(Args, Signal) {
-  EXPECT_EQ(*parse_signal("10"), 10);
-  EXPECT_EQ(*parse_signal(std::to_string(SIGRTMAX)), SIGRTMAX);
-  for (std::string bad : {std::string("0"), std::string("9"), std::string("19"), std::string("abc"), std::to_string(SIGRTMAX + 1)})
-    EXPECT_EQ(parse_signal(bad).status().code(), EINVAL) << bad;
 }
 
 TEST(Args, AttributePath) {

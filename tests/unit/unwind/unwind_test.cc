@@ -561,10 +561,12 @@ TEST(UnwindStatusName, NamesEveryStatus) {
 
 // ---- CachedReader ----
 
+__attribute__((noinline)) void first_code_page_marker() { asm volatile(""); }
+
 class CachedReaderTest : public ::testing::Test {
  protected:
   static constexpr size_t kPage = 4096;
-  static constexpr int kPages = 20;
+  static constexpr int kPages = CachedReader::kCapacity + 4;
   void SetUp() override {
     mem_ = static_cast<uint8_t*>(mmap(nullptr, kPages * kPage, PROT_READ | PROT_WRITE,
                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
@@ -597,15 +599,48 @@ TEST_F(CachedReaderTest, UnreadablePageFailsTheRead) {
 }
 
 TEST_F(CachedReaderTest, EvictsTheLeastRecentlyUsedPage) {
-  for (int p = 0; p < 16; ++p) first_byte(*reader_, p);  // the cache is full
-  first_byte(*reader_, 0);                               // page 1 is now the oldest
+  constexpr int n = CachedReader::kCapacity;
+  for (int p = 0; p < n; ++p) first_byte(*reader_, p);  // the cache is full
+  first_byte(*reader_, 0);                              // page 1 is now the oldest
   mem_[0] = 0xaa;
   mem_[kPage] = 0xbb;
-  first_byte(*reader_, 16);                              // evicts page 1
+  first_byte(*reader_, n);                              // evicts page 1
   EXPECT_NE(first_byte(*reader_, 0), 0xaa) << "page 0 was evicted";
   EXPECT_EQ(first_byte(*reader_, 1), 0xbb) << "page 1 was kept";
   reader_->reset();
   EXPECT_EQ(first_byte(*reader_, 0), 0xaa);
+}
+
+// One call fills the pages up to an unreadable one; reads of them then
+// need no call (shown by changing the memory behind the cache's back).
+TEST_F(CachedReaderTest, PrefetchReadsPagesUpToAnUnreadableOne) {
+  ASSERT_EQ(mprotect(mem_ + 3 * kPage, kPage, PROT_NONE), 0);
+  reader_->prefetch(at(kPage + 123), 4);  // pages 1, 2; page 3 fails
+  uint8_t was1 = mem_[kPage], was2 = mem_[2 * kPage];
+  mem_[kPage] = uint8_t(was1 + 1);
+  mem_[2 * kPage] = uint8_t(was2 + 1);
+  EXPECT_EQ(first_byte(*reader_, 1), was1);
+  EXPECT_EQ(first_byte(*reader_, 2), was2);
+  uint8_t b;
+  EXPECT_FALSE(reader_->read(at(3 * kPage), &b, 1));
+  reader_->prefetch(at(kPage), 2);  // again: the cached copies are replaced
+  EXPECT_EQ(first_byte(*reader_, 1), uint8_t(was1 + 1));
+}
+
+// Pages of read-only segments survive reset_keeping(): this test binary's
+// code is one, this fixture's anonymous memory is not.
+TEST_F(CachedReaderTest, ResetKeepingKeepsReadOnlySegments) {
+  UnwindTable table;
+  ASSERT_TRUE(table.build().is_ok());
+  uintptr_t code = reinterpret_cast<uintptr_t>(&first_code_page_marker) & ~uintptr_t(kPage - 1);
+  EXPECT_TRUE(table.read_only_page(code));
+  EXPECT_FALSE(table.read_only_page(at(0)));
+  uint8_t c;
+  ASSERT_TRUE(reader_->read(code, &c, 1));
+  first_byte(*reader_, 0);
+  mem_[0] = uint8_t(mem_[0] + 1);
+  reader_->reset_keeping(table);
+  EXPECT_EQ(first_byte(*reader_, 0), mem_[0]) << "a writable page is read again";
 }
 
 }  // namespace
