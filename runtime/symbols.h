@@ -31,7 +31,9 @@
 // Addresses are st_value + load bias, except for STT_TLS symbols (the offset
 // in the object's TLS block) and SHN_ABS symbols (st_value as is).
 //
-// Each object's table is parsed once and cached by (start, build-id, path).
+// Each object's table is parsed once and cached by (start, build-id, path);
+// its names are indexed by hash at once, its addresses (for symbol_at()) at
+// the first symbol_at() in the object.
 // lookup_symbol() and has_patchable_pad() trust the LoadedObject they are
 // given and its cached table until forget_unloaded_objects() runs, so call
 // it once an object is unloaded; symbol_at() always checks the live list.
@@ -112,6 +114,9 @@ namespace for_testing {
 void set_map_files_enabled(bool enabled);
 // Number of cached object tables.
 size_t cached_table_count();
+// Number of those whose address index is built: symbol_at() builds it at
+// its first use in the object, lookup_symbol() never does.
+size_t address_indexed_table_count();
 }  // namespace for_testing
 
 }  // namespace uklp::rt

@@ -5,6 +5,9 @@
 //                         `counter`, a TLS variable; padded
 //   libsymtest_dup_v2.so  the same sources, another build (build-id)
 //   libsymtest_nopad.so   no pads, no DT_SONAME
+//   libsymtest_many.so    1000 local names defined three times each (many.S
+//                         assembled three times), 3000 global ones
+//   libsymtest_empty.so   no symbol at all
 #include "symbols.h"
 
 #include <elf.h>
@@ -15,6 +18,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "elf_file.h"
 #include "symtest_util.h"
@@ -49,6 +56,14 @@ LoadedObject dup_object() {
   EXPECT_TRUE(o.is_ok()) << o.status().describe();
   return o.is_ok() ? *o : LoadedObject{};
 }
+
+const Library& many_lib() {
+  static Library* lib = new Library(SYMTEST_MANY);
+  return *lib;
+}
+
+// A name of many.S that each of its three translation units defines.
+constexpr const char* kShared7 = "_ZN7symtest4many11shared_nameILi7EEEvv";
 
 // Restores map_files use when a test that disabled it ends.
 struct MapFilesDisabled {
@@ -255,6 +270,142 @@ TEST(Lookup, TablesAreCached) {
   EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), tables);
 }
 
+// --------------------------------------------------------------- name index
+
+// The counted symbols of the .symtab of `path`, loaded as `obj`, read the
+// slow way: name -> their addresses in table order as lookup_symbol() reports
+// them, nullopt for a st_value of 0 ("not found"). symbols.h's rules, restated.
+using Occurrences = std::map<std::string, std::vector<std::optional<uintptr_t>>>;
+
+Occurrences counted_symbols(const std::string& path, const LoadedObject& obj) {
+  Occurrences out;
+  auto file = uklp::elf::ElfFile::open_path(path);
+  EXPECT_TRUE(file.is_ok()) << file.status().describe();
+  if (!file.is_ok()) return out;
+  auto status = (*file)->for_each_symbol(SHT_SYMTAB, [&](const uklp::elf::Symbol& s) {
+    unsigned char t = s.type();
+    bool counted = t == STT_FUNC || t == STT_OBJECT || t == STT_GNU_IFUNC || t == STT_TLS || t == STT_NOTYPE;
+    if (!s.defined() || s.name.empty() || !counted) return true;
+    std::optional<uintptr_t> address = s.sym.st_value + obj.bias;
+    if (t == STT_TLS || s.sym.st_shndx == SHN_ABS) address = s.sym.st_value;
+    if (t != STT_TLS && s.sym.st_value == 0) address.reset();
+    out[std::string(s.name)].push_back(address);
+    return true;
+  });
+  EXPECT_TRUE(status.is_ok()) << status.describe();
+  return out;
+}
+
+// lookup_symbol(name, sympos) finds `want` (nullopt: "not found").
+void expect_resolves(const LoadedObject& obj, const std::string& name, unsigned long sympos,
+                     std::optional<uintptr_t> want) {
+  auto s = uklp::rt::lookup_symbol(obj, name, sympos);
+  if (!want) {
+    EXPECT_THAT(s.status().message(), HasSubstr("symbol '" + name + "' not found")) << "sympos " << sympos;
+    return;
+  }
+  ASSERT_TRUE(s.is_ok()) << s.status().describe() << " (sympos " << sympos << ")";
+  EXPECT_EQ(s->address, *want) << name << " sympos " << sympos;
+  EXPECT_EQ(s->name, name);
+}
+
+// Every name of the object by every sympos, 0 and one past the last
+// included, against the file read the slow way.
+void expect_every_sympos(const std::string& path, const LoadedObject& obj) {
+  Occurrences names = counted_symbols(path, obj);
+  ASSERT_FALSE(names.empty());
+  for (const auto& [name, addresses] : names) {
+    size_t n = addresses.size();
+    for (size_t pos = 1; pos <= n; ++pos) expect_resolves(obj, name, pos, addresses[pos - 1]);
+    if (n == 1) {
+      expect_resolves(obj, name, 0, addresses[0]);
+    } else {
+      EXPECT_THAT(uklp::rt::lookup_symbol(obj, name, 0).status().message(),
+                  HasSubstr("ambiguity for symbol '" + name + "' in object '" + obj.name + "': " +
+                            std::to_string(n) + " candidates"));
+    }
+    EXPECT_THAT(uklp::rt::lookup_symbol(obj, name, n + 1).status().message(),
+                HasSubstr("not found (" + std::to_string(n) + (n == 1 ? " occurrence)" : " occurrences)")));
+    if (::testing::Test::HasFailure()) return;  // one name's failures, not thousands
+  }
+}
+
+TEST(NameIndex, EveryNameAndSymposOfALibraryWithDuplicates) {
+  ASSERT_TRUE(many_lib().ok()) << dlerror();
+  auto obj = many_lib().object("symtest_many_1_0");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  // The library is what this test is about: names defined three times.
+  Occurrences names = counted_symbols(SYMTEST_MANY, *obj);
+  ASSERT_EQ(names[kShared7].size(), 3u);
+  EXPECT_GT(names.size(), 4000u);
+  expect_every_sympos(SYMTEST_MANY, *obj);
+}
+
+TEST(NameIndex, EveryNameAndSymposOfTheMainProgram) {
+  auto main = uklp::rt::find_object(nullptr);
+  ASSERT_TRUE(main.is_ok()) << main.status().describe();
+  expect_every_sympos("/proc/self/exe", *main);
+}
+
+TEST(NameIndex, SymposFollowsLinkOrder) {
+  ASSERT_TRUE(many_lib().ok()) << dlerror();
+  auto obj = many_lib().object("symtest_many_1_0");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  // many.S's units are linked in order 1, 2, 3, one `ret` per function:
+  // unit 2's copy of each name lies 2000 bytes after unit 1's.
+  std::vector<uintptr_t> addresses;
+  for (unsigned long pos : {1ul, 2ul, 3ul}) {
+    auto s = uklp::rt::lookup_symbol(*obj, kShared7, pos);
+    ASSERT_TRUE(s.is_ok()) << s.status().describe();
+    EXPECT_TRUE(s->local);
+    addresses.push_back(s->address);
+  }
+  EXPECT_EQ(addresses[1] - addresses[0], 2000u);
+  EXPECT_EQ(addresses[2] - addresses[1], 2000u);
+  auto s = uklp::rt::lookup_symbol(*obj, kShared7, 0);
+  EXPECT_THAT(s.status().message(), HasSubstr("3 candidates: " + std::string(kShared7) + " at "));
+}
+
+TEST(NameIndex, MissingNames) {
+  ASSERT_TRUE(many_lib().ok()) << dlerror();
+  auto obj = many_lib().object("symtest_many_1_0");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  const std::string shared = kShared7;
+  // Prefixes, extensions and near misses of present names, a name of another
+  // object, a file symbol and the empty name.
+  const std::vector<std::string> missing = {shared.substr(0, shared.size() - 1), shared + "x",
+                                            "symtest_many_1_", "symtest_many_4_0", "Symtest_many_1_0",
+                                            "dup_a_call", "many.S.o", ""};
+  for (const std::string& name : missing) {
+    for (unsigned long pos : {0ul, 1ul}) {
+      auto s = uklp::rt::lookup_symbol(*obj, name, pos);
+      ASSERT_FALSE(s.is_ok()) << "'" << name << "' found";
+      EXPECT_EQ(s.status().code(), EINVAL);
+      EXPECT_EQ(s.status().message(),
+                "symbol '" + name + "' not found in symbol table of object 'libsymtest_many.so'");
+    }
+  }
+}
+
+TEST(NameIndex, ObjectWithoutSymbols) {
+  Library lib(SYMTEST_EMPTY);
+  ASSERT_TRUE(lib.ok()) << dlerror();
+  auto obj = uklp::rt::find_object("libsymtest_empty.so");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  for (unsigned long pos : {0ul, 1ul, 2ul}) {
+    auto s = uklp::rt::lookup_symbol(*obj, "anything", pos);
+    ASSERT_FALSE(s.is_ok());
+    EXPECT_EQ(s.status().code(), EINVAL);
+    EXPECT_EQ(s.status().message(),
+              "symbol 'anything' not found in symbol table of object 'libsymtest_empty.so' (it has no "
+              ".symtab and no separate debug info was found: only .dynsym)");
+  }
+  auto at = uklp::rt::symbol_at(obj->start);
+  EXPECT_EQ(at.status().code(), ENOENT);
+  EXPECT_THAT(at.status().message(), HasSubstr("no symbol of object 'libsymtest_empty.so' contains address"));
+  EXPECT_FALSE(uklp::rt::has_patchable_pad(*obj, obj->start + 14));
+}
+
 // --------------------------------------------------------------------- pads
 
 TEST(Pads, PaddedFunctions) {
@@ -337,6 +488,72 @@ TEST(SymbolAt, Vdso) {
   ASSERT_TRUE(s.is_ok()) << s.status().describe();
   EXPECT_THAT(s->name, MatchesRegex(".*clock_gettime"));
   EXPECT_EQ(s->object, "linux-vdso.so.1");
+}
+
+// The functions of many.S by address, read from the file (one `ret` each:
+// no two share an address), without those of the C start files.
+std::map<uintptr_t, std::string> many_functions(const LoadedObject& obj) {
+  std::map<uintptr_t, std::string> out;
+  auto file = uklp::elf::ElfFile::open_path(SYMTEST_MANY);
+  EXPECT_TRUE(file.is_ok()) << file.status().describe();
+  if (!file.is_ok()) return out;
+  EXPECT_TRUE((*file)->for_each_symbol(SHT_SYMTAB, [&](const uklp::elf::Symbol& s) {
+    bool of_many = s.name.starts_with("symtest_many_") || s.name.starts_with("_ZN7symtest4many");
+    if (s.type() == STT_FUNC && s.defined() && of_many) out[s.sym.st_value + obj.bias] = std::string(s.name);
+    return true;
+  }));
+  return out;
+}
+
+TEST(SymbolAt, AfterLookupsBuildsTheAddressIndex) {
+  // A table of its own, read here by a lookup first.
+  symtest::LoadedCopy copy(SYMTEST_MANY, "libmany_lookups_first.so");
+  ASSERT_TRUE(copy.ok()) << dlerror();
+  const Library& lib = copy.lib;
+  auto obj = lib.object("symtest_many_2_5");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  size_t indexed = uklp::rt::for_testing::address_indexed_table_count();
+  auto s = uklp::rt::lookup_symbol(*obj, "symtest_many_2_5", 0);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  EXPECT_EQ(s->address, lib.symbol("symtest_many_2_5"));
+  EXPECT_EQ(uklp::rt::for_testing::address_indexed_table_count(), indexed) << "lookups built it";
+
+  auto functions = many_functions(*obj);
+  ASSERT_EQ(functions.size(), 6000u);
+  for (const auto& [address, name] : functions) {
+    auto at = uklp::rt::symbol_at(address);
+    ASSERT_TRUE(at.is_ok()) << at.status().describe();
+    EXPECT_EQ(at->name, name);
+    EXPECT_EQ(at->address, address);
+    EXPECT_EQ(at->size, 1u);
+    EXPECT_EQ(at->object, "libsymtest_many.so");
+    if (::testing::Test::HasFailure()) return;
+  }
+  EXPECT_EQ(uklp::rt::for_testing::address_indexed_table_count(), indexed + 1);
+}
+
+TEST(SymbolAt, BeforeAnyLookup) {
+  symtest::LoadedCopy copy(SYMTEST_MANY, "libmany_symbol_at_first.so");
+  ASSERT_TRUE(copy.ok()) << dlerror();
+  const Library& lib = copy.lib;
+  size_t tables = uklp::rt::for_testing::cached_table_count();
+  size_t indexed = uklp::rt::for_testing::address_indexed_table_count();
+  uintptr_t f = lib.symbol("symtest_many_3_999");
+  auto at = uklp::rt::symbol_at(f);
+  ASSERT_TRUE(at.is_ok()) << at.status().describe();
+  EXPECT_EQ(at->name, "symtest_many_3_999");
+  EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), tables + 1);
+  EXPECT_EQ(uklp::rt::for_testing::address_indexed_table_count(), indexed + 1);
+  // The table symbol_at() read serves lookups, and the index is built once.
+  auto obj = lib.object("symtest_many_3_999");
+  ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
+  auto s = uklp::rt::lookup_symbol(*obj, kShared7, 3);
+  ASSERT_TRUE(s.is_ok()) << s.status().describe();
+  auto again = uklp::rt::symbol_at(s->address);
+  ASSERT_TRUE(again.is_ok()) << again.status().describe();
+  EXPECT_EQ(again->name, kShared7);
+  EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), tables + 1);
+  EXPECT_EQ(uklp::rt::for_testing::address_indexed_table_count(), indexed + 1);
 }
 
 // ----------------------------------------------------------------- hiding
@@ -458,10 +675,9 @@ TEST(Files, ReplacedFileWithoutMapFilesFails) {
 // ------------------------------------------------------------------ caching
 
 TEST(Cache, ForgetUnloadedObjects) {
-  TempDir dir;
-  ASSERT_TRUE(symtest::copy_to(SYMTEST_DUP, dir / "libunloaded.so"));
-  Library lib(dir / "libunloaded.so");
-  ASSERT_TRUE(lib.ok()) << dlerror();
+  symtest::LoadedCopy copy(SYMTEST_DUP, "libunloaded.so");
+  ASSERT_TRUE(copy.ok()) << dlerror();
+  Library& lib = copy.lib;
   auto obj = lib.object("dup_a_call");
   ASSERT_TRUE(obj.is_ok()) << obj.status().describe();
   uklp::rt::forget_unloaded_objects();
@@ -470,7 +686,7 @@ TEST(Cache, ForgetUnloadedObjects) {
   EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), before + 1);
 
   lib.close();
-  ASSERT_EQ(dlopen((dir / "libunloaded.so").c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr) << "still loaded";
+  ASSERT_EQ(dlopen((copy.dir / "libunloaded.so").c_str(), RTLD_NOW | RTLD_NOLOAD), nullptr) << "still loaded";
   uklp::rt::forget_unloaded_objects();
   EXPECT_EQ(uklp::rt::for_testing::cached_table_count(), before);
   auto s = uklp::rt::lookup_symbol(*obj, "helper", 1);

@@ -75,6 +75,18 @@ class Library {
   void* handle_;
 };
 
+// A copy of the library `from`, called `name` in a fresh directory, loaded:
+// an object of its own, so its table is read anew.
+struct LoadedCopy {
+  LoadedCopy(const std::string& from, const std::string& name)
+      : copied(copy_to(from, dir / name)), lib(dir / name) {}
+  bool ok() const { return copied && lib.ok(); }
+
+  TempDir dir;  // first: the members below use it
+  bool copied;
+  Library lib;
+};
+
 // True when this process may open /proc/self/map_files entries (root, or
 // CAP_SYS_ADMIN / CAP_CHECKPOINT_RESTORE).
 inline bool map_files_readable() {
