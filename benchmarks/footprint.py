@@ -12,7 +12,9 @@ memory  resident memory of an idle prepared program (bench_transition with
         page mapped; Pss divides shared pages among the processes mapping
         them (libc's among all, libuklp.so's among none: no other process
         of the benchmark maps it meanwhile); Private counts the pages no
-        other process maps.
+        other process maps. Rss is also read by mapping (/proc/PID/smaps):
+        libuklp.so's file mappings, libc's, anonymous memory (heap, stacks,
+        bss: mappings with no file) and the rest (the program, ld.so, vdso).
 malloc  ns per free+malloc (bench_malloc, malloc.cc) with 1 and 2 threads,
         in a process with LD_PRELOAD=libuklp.so and one without, alive side
         by side: each round runs in both, the order alternating, and the
@@ -21,6 +23,7 @@ malloc  ns per free+malloc (bench_malloc, malloc.cc) with 1 and 2 threads,
         both threads ran together for 90 % of the batch in both processes
         (bench.MIN_OVERLAP).
 """
+import os
 import statistics
 import subprocess
 import time
@@ -29,6 +32,7 @@ import bench
 
 MEMORY_VARIANTS = ("plain", "preload-off", "preload")
 MEMORY_FIELDS = ("Rss", "Pss", "Private", "Anonymous")
+MAPPING_GROUPS = ("libuklp.so", "libc.so.6", "anonymous", "other")
 TARGET_RSS_KIB = 256
 TARGET_MALLOC_CHANGE = 0.02  # "no measurable change": the paired ratio within 2 % of 1
 
@@ -75,9 +79,26 @@ def smaps_rollup(pid):
     return {k: kib[k] for k in MEMORY_FIELDS}
 
 
+def rss_by_mapping(pid):
+    """{group of MAPPING_GROUPS: Rss KiB} from /proc/PID/smaps."""
+    kib = dict.fromkeys(MAPPING_GROUPS, 0)
+    group = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            words = line.split()
+            if not words[0].endswith(":"):  # a mapping: RANGE PERMS OFFSET DEV INODE [PATH]
+                path = words[5] if len(words) > 5 else ""
+                name = os.path.basename(path)
+                group = (name if name in MAPPING_GROUPS else
+                         "anonymous" if path in ("", "[heap]", "[stack]") else "other")
+            elif words[0] == "Rss:":
+                kib[group] += int(words[1])
+    return kib
+
+
 def bench_memory(build, rounds):
-    """{variant: {field: [KiB per round]}}"""
-    out = {v: {f: [] for f in MEMORY_FIELDS} for v in MEMORY_VARIANTS}
+    """{variant: {field or mapping group: [KiB per round]}}"""
+    out = {v: {f: [] for f in MEMORY_FIELDS + MAPPING_GROUPS} for v in MEMORY_VARIANTS}
     argv = [build.transition, "--threads", "1"]
     options = {"plain": {}, "preload-off": {"runtime": build.runtime, "disabled": True},
                "preload": {"runtime": build.runtime}}
@@ -86,7 +107,7 @@ def bench_memory(build, rounds):
             p = Program(argv, **options[v])
             try:
                 time.sleep(0.1)  # every thread has reached its idle wait
-                for field, kib in smaps_rollup(p.pid).items():
+                for field, kib in (smaps_rollup(p.pid) | rss_by_mapping(p.pid)).items():
                     out[v][field].append(kib)
             finally:
                 p.quit()
@@ -103,6 +124,10 @@ def report_memory(mem):
     for v in MEMORY_VARIANTS[1:]:
         diffs = [stat(bench.paired(mem["plain"][f], mem[v][f]), digits=0) for f in MEMORY_FIELDS]
         print(f"   {v + ' - plain':<12} " + " ".join(f"{d:>20}" for d in diffs))
+    print(f"   Rss by mapping: {'':<14} " + " ".join(f"{g:>20}" for g in MAPPING_GROUPS))
+    for v in MEMORY_VARIANTS[1:]:
+        diffs = [stat(bench.paired(mem["plain"][g], mem[v][g]), digits=0) for g in MAPPING_GROUPS]
+        print(f"   {v + ' - plain':<30} " + " ".join(f"{d:>20}" for d in diffs))
 
 
 def stat(values, unit="", digits=3):

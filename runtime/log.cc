@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,7 +32,11 @@ struct LogState {
 LogState& state() {
   static LogState* s = [] {
     auto* st = new LogState();  // never destroyed: the log outlives static destructors
-    clock_gettime(CLOCK_MONOTONIC, &st->start);
+    // The system call rather than libc's clock_gettime() (the vDSO, same
+    // clock): this runs in every process at start-up, and a program that
+    // never reads the clock would map a 64 KiB block of libc's code for it
+    // (fault-around; docs/design.md, "Resident memory").
+    syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &st->start);
     const char* mode = getenv("UKLP_LOG");
     st->to_stderr = mode && strcmp(mode, "stderr") == 0;
     return st;
