@@ -139,6 +139,10 @@ BatchStep BatchJob::after_first(const BatchReply& r) {
     return succeed("loaded, no patch enabled");
   if (!op_.wait) return succeed(load ? "transition started" : "unpatching started");
   waited_ = true;
+  if (completed_at_once(r.data)) {
+    report_.waited_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - wait_.started).count();
+    return succeed(load ? "patched" : "disabled");
+  }
   phase_ = Phase::check;
   return send({"list"});
 }

@@ -1,6 +1,7 @@
 // transition_wait.cc: see transition_wait.h.
 #include "transition_wait.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/core.h>
@@ -114,7 +115,13 @@ TransitionWait start_transition_wait(int pid, std::string patch, bool patching, 
   return {pid, std::move(patch), patching, timeout, deadline_after(timeout), Clock::now()};
 }
 
+bool completed_at_once(const std::vector<std::string>& answer) {
+  return std::find(answer.begin(), answer.end(), "transition=complete") != answer.end();
+}
+
 Status wait_for_transition(const Context& ctx, const TransitionWait& w, Exchange& ex, WaitReport& report) {
+  report.waited_ms = ms_since(w.started);
+  if (completed_at_once(ex.data)) return Status::ok();
   WaitDisplay display(ctx, w);
   while (true) {
     UKLP_ASSIGN_OR_RETURN(std::optional<TransitionStatus> st, poll_status(ctx, w, ex));

@@ -61,8 +61,13 @@ struct WaitReport {
   std::vector<BlockingThread> blocking;  // the blocking threads seen last
 };
 
+// The runtime adds the data line `transition=complete` to its answer to
+// `load` and `disable` when the request's own first attempt completed the
+// transition, in the wanted state (most idle processes): nothing to wait for.
+bool completed_at_once(const std::vector<std::string>& answer);
+
 // Polls until the transition of w.patch is over and checks that it ended
-// in the wanted state. Runtime log lines go to `ex` (session.h). Fails with
+// in the wanted state (at once when `ex` holds an answer that says so). Runtime log lines go to `ex` (session.h). Fails with
 // ETIMEDOUT at the deadline (timeout_error), ECANCELED when the transition
 // was reversed, ESRCH when the process exited.
 Status wait_for_transition(const Context& ctx, const TransitionWait& w, Exchange& ex, WaitReport& report);

@@ -34,10 +34,14 @@
 //            progress lines while waiting). KEY=VALUE: module parameters.
 //            On success one data line `patch=active` (module_init enabled
 //            a patch: its transition has started) or `patch=none` (the
-//            module loaded without enabling one: there is nothing to wait for).
+//            module loaded without enabling one: there is nothing to wait for),
+//            then `transition=complete` if the request's first attempt
+//            completed the transition (the patch is enabled, not in transition).
 //   disable  NAME [FLAGS]              the kernel's `echo 0 > enabled`; FLAGS
 //                                      as for load, absent means "wait"
-//                                      (the CLI always sends it)
+//                                      (the CLI always sends it); answered with
+//                                      `transition=complete` if the first attempt
+//                                      completed the unpatching
 //   unload   NAME                      the kernel's rmmod
 //   list                               data lines of TAB-separated key=value
 //                                      fields, keyed by their first field:

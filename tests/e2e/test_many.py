@@ -84,7 +84,6 @@ class Many(unittest.TestCase):
         by_pid = {p["pid"]: p for p in doc["processes"]}
         for t in self.targets:
             self.assertEqual(by_pid[t.pid]["result"], "disabled")
-            self.assertGreaterEqual(by_pid[t.pid]["transition"]["polls"], 1)
         self.assertEqual(self.answers(), [41] * COUNT)
 
         res = uklp("unload", "--pid", self.pids(), "livepatch_sample")

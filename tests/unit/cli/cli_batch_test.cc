@@ -292,6 +292,24 @@ TEST(CliBatch, TimeoutLeavesSlowProcessesInTransition) {
   EXPECT_NE(r.err.find("(Connection timed out)\n"), std::string::npos) << r.err;
 }
 
+// A runtime whose first attempt completed the transition says so in its
+// answer: no `list`, `status` or `sys` follows.
+TEST(CliBatch, TransitionCompleteInTheAnswerEndsTheWait) {
+  ScriptedRuntime a({{"load", {{"data\tpatch=active", "data\ttransition=complete", "ok"}}}});
+  ScriptedRuntime b({{"load", {{"data\tpatch=active", "ok"}}}, {"list", {listed(1, 0)}}});
+  Outcome r = uklp({"load", "--pid", a.pid_text() + "," + b.pid_text(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(a.requests(), (std::vector<std::string>{load_request()}));
+  EXPECT_EQ(b.requests(), (std::vector<std::string>{load_request(), "list"}));
+  EXPECT_EQ(result_of(r.out, a.pid()), "patched");
+  EXPECT_EQ(result_of(r.out, b.pid()), "patched");
+  ScriptedRuntime c({{"disable", {{"data\ttransition=complete", "ok"}}}});
+  Outcome d = uklp({"disable", "--pid", c.pid_text(), "livepatch_sample"});
+  EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
+  EXPECT_EQ(c.requests(), (std::vector<std::string>{"disable\tlivepatch_sample\twait"}));
+  EXPECT_EQ(result_of(d.out, c.pid()), "disabled");
+}
+
 // ---- disable, unload ----
 
 TEST(CliBatch, DisableAndUnload) {

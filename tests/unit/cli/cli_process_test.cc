@@ -279,6 +279,19 @@ TEST(CliLoad, RuntimeErrorAsJson) {
   EXPECT_EQ(j["log"], nlohmann::json::array({"x"}));
 }
 
+// The answer says that the first attempt completed the transition: the
+// command ends without a `status` poll or a read of `enabled`.
+TEST(CliLoad, TransitionCompleteInTheAnswerEndsTheWait) {
+  FakeRuntime rt({"data\tpatch=active", "data\ttransition=complete", "ok"});
+  Outcome r = uklp({"--json", "load", self(), UKLP_FIXTURE_PATCH});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(rt.requests().size(), 1u);
+  EXPECT_EQ(rt.count("status"), 0u);
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["transition"]["polls"], 0);
+  EXPECT_EQ(doc["waited"], true);
+}
+
 TEST(CliLoad, TimeoutLeavesTheTransitionRunning) {
   FakeRuntime rt({"progress\tstill waiting"}, /*hold=*/true);
   Outcome r = uklp({"load", "--timeout", "0.3", self(), UKLP_FIXTURE_PATCH});
