@@ -341,6 +341,7 @@ void check_pipelined(const Control& c) {
           return true;
         }
       if (inflight) return false;
+      if (std::none_of(c.threads, c.threads + c.count, running_in_range)) return false;
       ++pass;
       retry_from = 0;
       // Let them run first: a thread let go a moment ago may not have been
