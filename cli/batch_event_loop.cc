@@ -142,6 +142,7 @@ class EventLoop {
       return sleepers_.push({Clock::now() + kConnectRetry, i});
     }
     if (rc != 0) return complete(i, {.status = connect_error(jobs_[i].target(), errno)}, false);
+    if (Status s = check_peer(jobs_[i].target(), f.sock.get()); !s) return complete(i, {.status = s}, false);
     f.out = steps_[i].line + "\n";
     f.pass_fd = steps_[i].fd;
     ++in_flight_;

@@ -23,7 +23,7 @@ Status connect_to(const Target& t, int sock) {
   while (::connect(sock, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     if (errno != EINTR) return connect_error(t, errno);
   }
-  return Status::ok();
+  return check_peer(t, sock);
 }
 
 // Bounds the next blocking call by the time left until `deadline`: reads
@@ -62,6 +62,17 @@ Status read_answer(const Target& t, int sock, const AnswerHandlers& h, const std
 }
 
 }  // namespace
+
+Status check_peer(const Target& t, int sock) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return error(errno, fmt::format("cannot tell who holds the control socket of process {}", t.pid));
+  if (cred.pid == t.pid) return Status::ok();
+  return error(EPERM, fmt::format("the control socket @uklp/{} is held by process {} (uid {}), not by process {}: "
+                                  "refusing to talk to it",
+                                  t.ns_pid, cred.pid, cred.uid, t.pid));
+}
 
 Status connect_error(const Target& t, int err) {
   // Not ETIMEDOUT, which means "sent, but no final answer in time".

@@ -53,6 +53,12 @@ struct RequestOptions {
 Status request(const Target& target, const std::vector<std::string>& fields,
                const AnswerHandlers& handlers, const RequestOptions& options = {});
 
+// The control socket `sock` is connected to must belong to `t` itself
+// (SO_PEERCRED: the process that listens on it): an abstract socket name
+// can be taken by any local process, and one squatting @uklp/<pid> must not
+// receive a patch module nor answer in the target's name. EPERM otherwise.
+Status check_peer(const Target& t, int sock);
+
 // The error of a failed connect(2) to `t`'s control socket, with the
 // message users see ("does not run the uklp runtime", ...).
 Status connect_error(const Target& t, int err);

@@ -3,7 +3,9 @@
 // Transport: a Unix stream socket in the abstract namespace, named
 // "\0uklp/<pid>" with <pid> as the target sees itself (its own PID
 // namespace). The runtime accepts a peer only if its SO_PEERCRED uid is the
-// process's own uid or root (EACCES otherwise).
+// process's own uid or root (EACCES otherwise, and a log line); the CLI
+// talks only to a socket whose listening end (SO_PEERCRED) is the target
+// process (docs/security.md).
 //
 // One request per connection. The request is one line of fields separated
 // by TAB and ended by '\n'; the first field is the command. `load` passes

@@ -7,6 +7,7 @@
 #include "control.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -296,11 +297,46 @@ Status dispatch(const Args& a, int fd, Reply& r) {
   return error(EINVAL, "unknown command '" + cmd + "'");
 }
 
-bool peer_allowed(int sock) {
+// Who is on the other end of a control connection (SO_PEERCRED: the pid
+// as this process's PID namespace sees it, 0 if it cannot).
+struct Peer {
+  bool known = false;
+  pid_t pid = 0;
+  uid_t uid = 0;
+};
+
+Peer peer_of(int sock) {
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
-  return cred.uid == 0 || cred.uid == geteuid();
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return {};
+  return {true, cred.pid, cred.uid};
+}
+
+bool peer_allowed(const Peer& p) { return p.known && (p.uid == 0 || p.uid == geteuid()); }
+
+// "pid 123 (uklp), uid 0", for the audit lines.
+std::string describe(const Peer& p) {
+  if (!p.known) return "an unknown peer";
+  std::string comm = "?";
+  char path[64], buf[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", int(p.pid));
+  if (int fd = p.pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1; fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == 0)) --n;
+    if (n > 0) comm.assign(buf, size_t(n));
+  }
+  return "pid " + std::to_string(p.pid) + " (" + comm + "), uid " + std::to_string(p.uid);
+}
+
+// The requests that change the process: load, disable, unload, and writes
+// of an attribute. Their audit line names them, without parameters.
+std::string changing_request(const Args& a) {
+  if (a.empty()) return {};
+  if ((a[0] == "load" && a.size() >= 3)) return "load " + a[1] + " from " + a[2];
+  if ((a[0] == "disable" || a[0] == "unload") && a.size() >= 2) return a[0] + " " + a[1];
+  if (a[0] == "sys" && a.size() >= 3) return "sys " + a[1] + " = " + a[2];
+  return {};
 }
 
 // noinline: the request path stays out of control_main, whose loop is the
@@ -311,7 +347,10 @@ bool peer_allowed(int sock) {
   setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   Reply r{sock, {}};
-  if (!peer_allowed(sock)) {
+  Peer peer = peer_of(sock);
+  if (!peer_allowed(peer)) {
+    log_line(Level::warning, "uklp: refused a control connection from " + describe(peer) +
+                                 ": only root and uid " + std::to_string(geteuid()) + " may control this process");
     r.send_line("error", std::to_string(EACCES) + "\tonly root or the process's own user may control it");
     return;
   }
@@ -320,6 +359,10 @@ bool peer_allowed(int sock) {
   Status s = protocol::read_line(sock, buffer, line, &fd);
   if (!s) return;
   Args a = protocol::split_fields(line);
+  // Every change is logged with who asked, before it is made (and not sent
+  // back to the client, which knows).
+  std::string audit = changing_request(a);
+  if (!audit.empty()) log_line(Level::notice, "uklp: " + audit + ": requested by " + describe(peer));
   {
     std::lock_guard lock(klp_mutex());
     set_log_sink([&](const std::string& l) { r.send_line("log", l); });
@@ -327,6 +370,7 @@ bool peer_allowed(int sock) {
     set_log_sink(nullptr);
   }
   if (fd >= 0) close(fd);
+  if (!audit.empty() && !s) log_line(Level::notice, "uklp: " + audit + ": refused: " + s.message());
   for (auto& d : r.data) r.send_line("data", d);
   if (s)
     (void)protocol::send_all(sock, "ok\n");

@@ -14,10 +14,12 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cinttypes>
 #include <climits>
+#include <cstdio>
 #include <algorithm>
 #include <cstring>
 
@@ -339,9 +341,38 @@ Module* module_of(const struct module* m) {
   return nullptr;
 }
 
+namespace {
+
+// Code from a patch file runs with the process's rights: only root or the
+// process's own user may have been able to write it. Checked on the
+// descriptor the module is then loaded from (/proc/self/fd/N), so the file
+// checked is the file loaded.
+Status check_patch_file(int fd, const std::string& path) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return error(errno, "cannot check the patch file '" + path + "'");
+  if (!S_ISREG(st.st_mode)) return error(EACCES, "the patch file '" + path + "' is not a regular file");
+  uid_t self = geteuid();
+  if (st.st_uid != 0 && st.st_uid != self)
+    return error(EACCES, "the patch file '" + path + "' is owned by uid " + std::to_string(st.st_uid) +
+                             ", neither root nor the process's user (uid " + std::to_string(self) + ")");
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    char mode[8];
+    snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+    return error(EACCES, "the patch file '" + path + "' is writable by " +
+                             (st.st_mode & S_IWOTH ? "others" : "its group") + " (mode " + mode + ")");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Status load_module(const LoadRequest& req) {
   if (req.name.empty() || req.name.size() >= MODULE_NAME_LEN)
     return error(EINVAL, "bad module name '" + req.name + "'");
+  if (Status s = check_patch_file(req.fd, req.path); !s) {
+    klp_log(Level::err, "refusing to load module '%s': %s", req.name.c_str(), s.message().c_str());
+    return s;
+  }
   if (find_module(req.name)) return error(EEXIST, "module '" + req.name + "' is already loaded");
   // From here on a library cannot go away while the klp mutex is held (its
   // unload waits for it in the hook), so what is resolved below stays true.

@@ -110,7 +110,7 @@ finish() {
 	target_pid=""
 	((rc == 0)) || fail "callbacks-target exited with status $rc"
 	cat > "$work/expected"
-	dmesg_lines | grep -vE '^\[[0-9]+\] |^callbacks-target: |^livepatch: watching libraries' > "$work/actual" || true
+	dmesg_lines | grep -vE '^\[[0-9]+\] |^callbacks-target: |^livepatch: watching libraries|^uklp: ' > "$work/actual" || true
 	echo "--- the log:"
 	cat "$work/actual"
 	diff -u "$work/expected" "$work/actual" > "$work/diff" || {

@@ -98,6 +98,9 @@ class Target:
     def dmesg(self):
         return uklp("dmesg", self.pid, check=True).out
 
-    def transcript(self):
-        """The runtime log without timestamps, as the kernel selftests compare it."""
-        return [re.sub(r"^\[\s*[0-9.]+\] ", "", l) for l in self.dmesg().splitlines()]
+    def transcript(self, audit=False):
+        """The runtime log without timestamps, as the kernel selftests compare
+        it: without the runtime's audit lines ("uklp: ..., requested by"),
+        which have no kernel counterpart, unless `audit`."""
+        lines = [re.sub(r"^\[\s*[0-9.]+\] ", "", l) for l in self.dmesg().splitlines()]
+        return lines if audit else [l for l in lines if not l.startswith("uklp: ")]
