@@ -66,7 +66,8 @@ bool take_lines(Flight& f) {
   size_t start = 0;
   bool final = false;
   for (size_t nl; !final && (nl = f.in.find('\n', start)) != std::string::npos; start = nl + 1) {
-    auto [kind, payload] = split_answer(std::string_view(f.in).substr(start, nl - start));
+    auto [kind, raw] = split_answer(std::string_view(f.in).substr(start, nl - start));
+    std::string payload = printable(raw);
     if (kind == "ok" || kind == "error") {
       f.reply.status = kind == "ok" ? Status::ok() : parse_error_payload(payload);
       f.reply.answered = final = true;

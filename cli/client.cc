@@ -50,7 +50,8 @@ Status read_answer(const Target& t, int sock, const AnswerHandlers& h, const std
   while (true) {
     if (buffer.find('\n') == std::string::npos) UKLP_TRY(arm_deadline(sock, deadline));
     if (Status s = protocol::read_line(sock, buffer, line); !s) return read_error(t, s);
-    auto [kind, payload] = split_answer(line);
+    auto [kind, raw] = split_answer(line);
+    std::string payload = printable(raw);
     if ((kind == "ok" || kind == "error") && h.answered) *h.answered = true;
     if (kind == "ok") return Status::ok();
     if (kind == "error") return parse_error_payload(payload);
@@ -108,6 +109,44 @@ std::optional<Deadline> deadline_after(double seconds) {
 Result<Target> find_target(int pid) {
   UKLP_ASSIGN_OR_RETURN(int ns_pid, ns_pid_of(pid));
   return Target{pid, ns_pid};
+}
+
+namespace {
+
+// The code point of the UTF-8 sequence at `p` (`n` bytes left) and its
+// length; length 0 if it is not a valid, shortest-form sequence.
+std::pair<uint32_t, size_t> decode_utf8(const unsigned char* p, size_t n) {
+  unsigned char c = p[0];
+  size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+  if (len == 0 || len > n) return {0, 0};
+  uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+  for (size_t k = 1; k < len; ++k) {
+    if ((p[k] & 0xc0) != 0x80) return {0, 0};
+    cp = cp << 6 | (p[k] & 0x3f);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return {0, 0};
+  return {cp, len};
+}
+
+}  // namespace
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  for (size_t i = 0; i < text.size();) {
+    auto [cp, len] = decode_utf8(p + i, text.size() - i);
+    bool control = (cp < 0x20 && cp != '\t') || (cp >= 0x7f && cp <= 0x9f);
+    if (len == 0 || control) {
+      out += fmt::format("\\x{:02x}", p[i]);
+      ++i;
+    } else {
+      out.append(text.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
 }
 
 std::pair<std::string_view, std::string_view> split_answer(std::string_view line) {

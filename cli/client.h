@@ -69,6 +69,12 @@ Status read_error(const Target& t, const Status& s);
 // The payload of an "error" line, "ERRNO\tMESSAGE", as a Status. A
 // malformed line is EPROTO.
 Status parse_error_payload(std::string_view payload);
+// Text from a target (its log, messages, data), made safe to print on the
+// operator's terminal: control characters but TAB, DEL, C1 controls (U+0080
+// to U+009F, CSI among them) and bytes that are not valid UTF-8 become
+// \xNN, so a target cannot send escape sequences to the terminal.
+std::string printable(std::string_view text);
+
 // Splits an answer line into its kind and payload (after the first TAB).
 std::pair<std::string_view, std::string_view> split_answer(std::string_view line);
 
