@@ -140,7 +140,7 @@ BatchStep BatchJob::after_first(const BatchReply& r) {
   if (!op_.wait) return succeed(load ? "transition started" : "unpatching started");
   waited_ = true;
   if (completed_at_once(r.data)) {
-    report_.waited_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - wait_.started).count();
+    report_.waited_ms = waited_ms(wait_);
     return succeed(load ? "patched" : "disabled");
   }
   phase_ = Phase::check;
@@ -155,7 +155,7 @@ BatchStep BatchJob::after_first(const BatchReply& r) {
 BatchStep BatchJob::after_check(const BatchReply& r) {
   if (!r.status) return request_failed(r.status);
   ++report_.polls;
-  report_.waited_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - wait_.started).count();
+  report_.waited_ms = waited_ms(wait_);
   auto state = patch_state(r.data, op_.patch);
   if (!state) return fail(Verdict::failed, state.status());
   if (state->in_transition) {
@@ -172,7 +172,7 @@ BatchStep BatchJob::after_check(const BatchReply& r) {
 BatchStep BatchJob::after_poll(const BatchReply& r) {
   if (!r.status) return request_failed(r.status);
   ++report_.polls;
-  report_.waited_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - wait_.started).count();
+  report_.waited_ms = waited_ms(wait_);
   auto st = parse_transition_status(r.data);
   if (!st) return fail(Verdict::failed, st.status());
   in_transition_ = *st && (*st)->patch == op_.patch;

@@ -22,9 +22,6 @@ constexpr milliseconds kBlockingAfter{1000};  // the blocking threads are shown 
 constexpr milliseconds kBlockingEvery{1000};  // and again at most this often
 constexpr milliseconds kExitGrace{100};
 
-long ms_since(Clock::time_point t) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - t).count();
-}
 
 std::string wait_direction(const TransitionWait& w) { return w.patching ? "patching" : "unpatching"; }
 
@@ -115,18 +112,22 @@ TransitionWait start_transition_wait(int pid, std::string patch, bool patching, 
   return {pid, std::move(patch), patching, timeout, deadline_after(timeout), Clock::now()};
 }
 
+long waited_ms(const TransitionWait& w) {
+  return std::chrono::duration_cast<milliseconds>(Clock::now() - w.started).count();
+}
+
 bool completed_at_once(const std::vector<std::string>& answer) {
   return std::find(answer.begin(), answer.end(), "transition=complete") != answer.end();
 }
 
 Status wait_for_transition(const Context& ctx, const TransitionWait& w, Exchange& ex, WaitReport& report) {
-  report.waited_ms = ms_since(w.started);
+  report.waited_ms = waited_ms(w);
   if (completed_at_once(ex.data)) return Status::ok();
   WaitDisplay display(ctx, w);
   while (true) {
     UKLP_ASSIGN_OR_RETURN(std::optional<TransitionStatus> st, poll_status(ctx, w, ex));
     ++report.polls;
-    report.waited_ms = ms_since(w.started);
+    report.waited_ms = waited_ms(w);
     if (!st || st->patch != w.patch) break;  // over: no transition, or another patch's
     report.attempts = st->attempts;
     report.blocking = st->blocking;

@@ -48,6 +48,8 @@ struct TransitionWait {
 
 // A wait for `patch` in `pid` that starts now, bounded by `timeout` seconds.
 TransitionWait start_transition_wait(int pid, std::string patch, bool patching, double timeout);
+// Milliseconds since the wait's request was sent.
+long waited_ms(const TransitionWait& w);
 
 // The options of the commands that start a transition (load, disable):
 // --no-wait (described by `no_wait_help`) and --timeout SEC.

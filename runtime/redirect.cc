@@ -130,7 +130,7 @@ Status switch_entries(std::span<const EntrySwitch> v) {
   const uint8_t int3 = x86::kInt3;
   ThreadHold hold;  // released on return, once every entry is whole again
   std::vector<ThreadCheck> held;
-  UKLP_TRY(hold_sigtrap_blockers(hold, held, other_threads()));
+  UKLP_TRY(hold_sigtrap_blockers(hold, held));
   for (const EntrySwitch& e : v) UKLP_TRY(add_trap_redirect(e.site->pad.nops, e.site->pad.pad));
   size_t trapped = 0;
   // Back to the bytes as they were, when a step fails half-way.
@@ -191,7 +191,6 @@ Status arm(Site* site, bool fresh) {
 
 void disarm(Site* site) {
   site->slot->store(site->pad.continuation(), std::memory_order_release);
-  // No thread can be between the bytes of a 2-byte jump: no eviction.
   Status s = switch_entry(site, site->pad.original);
   if (!s) klp_log(Level::warning, "cannot restore the entry of function at 0x%" PRIxPTR ": %s", site->entry,
                   s.describe().c_str());

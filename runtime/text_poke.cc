@@ -191,9 +191,9 @@ bool blocks_sigtrap(pid_t tid) {
 
 }  // namespace
 
-Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads, std::span<const pid_t> tids) {
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads) {
   threads.clear();
-  for (pid_t tid : tids) {
+  for (pid_t tid : other_threads()) {
     if (!blocks_sigtrap(tid)) continue;
     threads.emplace_back(tid);
   }

@@ -45,10 +45,10 @@ void text_after_fork();
 // never removed: a trap may be delivered after the int3 is gone.
 Status add_trap_redirect(uintptr_t at, uintptr_t resume);
 
-// Stops, until `hold` is released, every thread of `tids` that blocks
+// Stops, until `hold` is released, every other thread that blocks
 // SIGTRAP: one that ran into an int3 would be killed by the kernel (it
 // forces a blocked trap signal to its default action). EBUSY if one of
 // them cannot be stopped. `threads` receives them and must outlive `hold`.
-Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads, std::span<const pid_t> tids);
+Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads);
 
 }  // namespace uklp::rt

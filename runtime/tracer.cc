@@ -271,12 +271,15 @@ void finish_check(const Control& c, ThreadCheck& t, int status) {
   if (sys(SYS_ptrace, PTRACE_GETREGS, t.tid, 0, long(&u)) == 0) {
     t.word_addr = u.fs_base + uintptr_t(c.tls_offset);
     t.in_syscall = long(u.orig_rax) >= 0;
+    // Pages read for an earlier thread may have changed since, but for
+    // read-only segments (unwind tables, code).
+    if (c.job->table)
+      c.reader->reset_keeping(*c.job->table);
+    else
+      c.reader->reset();
     if (c.job->mode == TracerMode::locate || c.job->mode == TracerMode::hold) {
       t.verdict = ThreadVerdict::clean;  // the word's address and the stop are all they need
     } else {
-      // Pages read for an earlier thread may have changed since, but for
-      // read-only segments (unwind tables, code).
-      c.reader->reset_keeping(*c.job->table);
       c.reader->prefetch(u.rsp, kStackPrefetchPages);
       examine(c, t, u);
     }
