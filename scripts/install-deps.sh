@@ -7,6 +7,7 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libunwind-dev binutils curl python3
+  libsodium-dev libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
