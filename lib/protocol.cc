@@ -1,6 +1,7 @@
 // protocol.cc: see protocol.h.
 #include "protocol.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -73,7 +74,43 @@ Status send_all(int sock, std::string_view data, int fd) {
   return Status::ok();
 }
 
-Status read_line(int sock, std::string& buffer, std::string& line, int* fd) {
+namespace {
+
+// Keeps the first descriptor of an SCM_RIGHTS message in *fd (when fd is
+// non-null and empty) and closes the others: a message may carry several,
+// two of which fit in the control buffer of one (CMSG_SPACE rounds it up).
+void take_descriptors(msghdr& msg, int* fd) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+      if (fd && *fd < 0) {
+        *fd = passed;
+      } else {
+        ::close(passed);
+      }
+    }
+  }
+}
+
+// Waits until `sock` is readable or `deadline` has passed (ETIMEDOUT).
+Status wait_readable(int sock, std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{sock, POLLIN, 0};
+    int ready = left.count() > 0 ? poll(&p, 1, int(left.count())) : 0;
+    if (ready > 0) return Status::ok();
+    if (ready == 0) return error(ETIMEDOUT, "no complete request on the control socket in time");
+    if (errno != EINTR) return error(errno, "cannot wait for the control socket");
+  }
+}
+
+}  // namespace
+
+Status read_line(int sock, std::string& buffer, std::string& line, int* fd,
+                 std::optional<std::chrono::steady_clock::time_point> deadline) {
   while (true) {
     size_t nl = buffer.find('\n');
     if (nl != std::string::npos) {
@@ -81,6 +118,7 @@ Status read_line(int sock, std::string& buffer, std::string& line, int* fd) {
       buffer.erase(0, nl + 1);
       return Status::ok();
     }
+    if (deadline) UKLP_TRY(wait_readable(sock, *deadline));
     char chunk[4096];
     iovec iov{chunk, sizeof chunk};
     msghdr msg{};
@@ -94,16 +132,7 @@ Status read_line(int sock, std::string& buffer, std::string& line, int* fd) {
       if (errno == EINTR) continue;
       return error(errno, "cannot read from the control socket");
     }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      int passed;
-      std::memcpy(&passed, CMSG_DATA(c), sizeof passed);
-      if (fd && *fd < 0) {
-        *fd = passed;
-      } else {
-        ::close(passed);
-      }
-    }
+    take_descriptors(msg, fd);
     if (n == 0) {
       if (!buffer.empty()) return error(EPROTO, "truncated message on the control socket");
       return error(ENODATA, "the control socket was closed");

@@ -64,6 +64,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,8 +89,13 @@ Status send_all(int sock, std::string_view data, int fd = -1);
 // Returns what sendmsg returned (errno set on -1).
 ssize_t send_chunk(int sock, std::string_view data, int fd, int flags = 0);
 // Reads one '\n'-terminated line (without the '\n') into `line`, using
-// `buffer` to keep bytes read past it. Returns ENODATA at a clean EOF.
-// When `fd` is non-null, a descriptor passed with SCM_RIGHTS is stored there.
-Status read_line(int sock, std::string& buffer, std::string& line, int* fd = nullptr);
+// `buffer` to keep bytes read past it. Returns ENODATA at a clean EOF,
+// EPROTO at an EOF mid-line, EMSGSIZE past 1 MiB without a newline, and
+// ETIMEDOUT when `deadline` (if any) passes first: a bound on the whole
+// line, where SO_RCVTIMEO bounds each read (a peer sending a byte at a time
+// never meets it). When `fd` is non-null, the first descriptor passed with
+// SCM_RIGHTS is stored there; every other descriptor received is closed.
+Status read_line(int sock, std::string& buffer, std::string& line, int* fd = nullptr,
+                 std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
 }  // namespace uklp::protocol

@@ -40,9 +40,14 @@ int g_listen_fd = -1;
 struct Reply {
   int sock;
   std::vector<std::string> data;
-  void send_line(const std::string& kind, const std::string& payload) {
-    (void)protocol::send_all(sock, kind + "\t" + payload + "\n");
+  // Set by the first write that fails (a client gone, or one that has not
+  // read for SO_SNDTIMEO): the rest of the answer is dropped, instead of
+  // every later line blocking the control thread for SO_SNDTIMEO again.
+  bool gone = false;
+  void send(const std::string& text) {
+    if (!gone) gone = !protocol::send_all(sock, text);
   }
+  void send_line(const std::string& kind, const std::string& payload) { send(kind + "\t" + payload + "\n"); }
 };
 
 using Args = std::vector<std::string>;
@@ -356,8 +361,14 @@ std::string changing_request(const Args& a) {
   }
   std::string buffer, line;
   int fd = -1;
-  Status s = protocol::read_line(sock, buffer, line, &fd);
-  if (!s) return;
+  // The whole request within the same 5 s: one byte every few seconds
+  // would meet SO_RCVTIMEO forever, and requests are served one at a time.
+  Status s = protocol::read_line(sock, buffer, line, &fd, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  if (!s) {
+    if (fd >= 0) close(fd);
+    if (s.code() != ENODATA) r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
+    return;
+  }
   Args a = protocol::split_fields(line);
   // Every change is logged with who asked, before it is made (and not sent
   // back to the client, which knows).
@@ -373,7 +384,7 @@ std::string changing_request(const Args& a) {
   if (!audit.empty() && !s) log_line(Level::notice, "uklp: " + audit + ": refused: " + s.message());
   for (auto& d : r.data) r.send_line("data", d);
   if (s)
-    (void)protocol::send_all(sock, "ok\n");
+    r.send("ok\n");
   else
     r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
@@ -453,6 +454,9 @@ Status parse_integer(const Param& p, const std::string& v, T lo, T hi, bool is_s
   errno = 0;
   char* end = nullptr;
   if (v.empty()) return error(EINVAL, "empty value for parameter '" + p.name + "'");
+  // strto* skip leading white space; the kernel's kstrto* do not.
+  if (isspace(static_cast<unsigned char>(v[0])))
+    return error(EINVAL, "invalid value '" + v + "' for parameter '" + p.name + "'");
   if (is_signed) {
     long long x = strtoll(v.c_str(), &end, 0);
     if (errno || *end || x < (long long)lo || x > (long long)hi) return error(EINVAL, "invalid value '" + v + "' for parameter '" + p.name + "'");
