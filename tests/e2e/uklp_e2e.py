@@ -6,6 +6,7 @@ the `uklp` CLI, exactly as a user would run it.
 """
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -28,6 +29,43 @@ def uklp(*args, check=False, timeout=60):
     if check and res.code != 0:
         raise AssertionError(f"uklp {' '.join(map(str, args))} failed: {res}")
     return res
+
+
+def request(pid, data, fds=(), timeout=30):
+    """Sends `data` (bytes) to process pid's control socket as any client of
+    lib/protocol.h could, without the CLI's checks, `fds` passed with its
+    first byte (SCM_RIGHTS), and returns the whole answer as text, read
+    until the runtime closes the connection. A runtime that closes with
+    part of the request unread resets the connection: what was read until
+    then is the answer."""
+    answer = b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(f"\0uklp/{pid}")
+        try:
+            if fds:
+                socket.send_fds(s, [data[:1]], list(fds))
+                data = data[1:]
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            while chunk := s.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return answer.decode(errors="replace")
+
+
+def descriptors(pid):
+    """Process pid's open descriptors: {fd: what /proc/PID/fd/N links to}."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    return out
 
 
 class Target:
