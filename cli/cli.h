@@ -40,5 +40,7 @@ Subcommand add_status_command(CLI::App& app);
 Subcommand add_sys_command(CLI::App& app);
 Subcommand add_dmesg_command(CLI::App& app);
 Subcommand add_info_command(CLI::App& app);
+Subcommand add_keygen_command(CLI::App& app);
+Subcommand add_sign_command(CLI::App& app);
 
 }  // namespace uklp::cli

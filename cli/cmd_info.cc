@@ -6,6 +6,9 @@
 // The objects and functions the patch changes, its callbacks and states are
 // only known when its init function runs klp_enable_patch() in a target;
 // the output says so and points to `uklp list PID`.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <memory>
 
 #include <fmt/format.h>
@@ -16,6 +19,8 @@
 #include "output.h"
 #include "patch_module.h"
 #include "runtime_path.h"
+#include "signature.h"
+#include "unique_fd.h"
 
 namespace uklp::cli {
 namespace {
@@ -27,6 +32,33 @@ constexpr std::string_view kRuntimeOnly =
 struct InfoOptions {
   std::string file;
 };
+
+// The module's signature block, checked against its contents (the block
+// names its key; whether a target trusts that key is its policy's call).
+struct SignatureInfo {
+  bool signed_ = false;
+  std::string key_id;
+  std::string problem;  // empty: the signature matches
+};
+
+SignatureInfo read_signature(const std::string& path) {
+  SignatureInfo out;
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return {true, "", "cannot open the file"};
+  auto block = sig::read_block(fd.get(), path);
+  if (!block) return {true, "", block.status().message()};
+  if (!*block) return out;
+  out.signed_ = true;
+  out.key_id = sig::key_id((*block)->key);
+  if (Status s = sig::verify_file(fd.get(), path, **block); !s) out.problem = s.message();
+  return out;
+}
+
+std::string signature_text(const SignatureInfo& s) {
+  if (!s.signed_) return "none (a policy with require-signature = yes refuses it; see `uklp sign`)";
+  if (!s.problem.empty()) return "BAD: " + s.problem + "; every runtime refuses it";
+  return "Ed25519, key " + s.key_id + ", matches the contents";
+}
 
 // ---- JSON ----
 
@@ -50,9 +82,12 @@ nlohmann::json klp_relas_json(const PatchModuleInfo& m) {
   return out;
 }
 
-nlohmann::json info_json(const PatchModuleInfo& m) {
+nlohmann::json info_json(const PatchModuleInfo& m, const SignatureInfo& sig) {
   nlohmann::json doc = {{"file", m.file}, {"patch", m.patch_name}, {"livepatch", m.livepatch},
                         {"build_id", m.build_id}, {"runtime_only", kRuntimeOnly}};
+  doc["signature"] = sig.signed_ ? nlohmann::json{{"key_id", sig.key_id}, {"valid", sig.problem.empty()},
+                                                  {"problem", sig.problem}}
+                                 : nlohmann::json(nullptr);
   doc["modinfo"] = nlohmann::json::array();
   for (const auto& e : m.modinfo) doc["modinfo"].push_back({{"tag", e.tag}, {"value", e.value}});
   doc["parameters"] = params_json(m);
@@ -99,10 +134,10 @@ void print_klp_syms(const PatchModuleInfo& m) {
   }
 }
 
-void print_info(const PatchModuleInfo& m) {
-  fmt::print("file:       {}\npatch:      {}\nlivepatch:  {}\nbuild-id:   {}\n", m.file, m.patch_name,
-             m.livepatch ? "yes (livepatch=Y)" : "NO: no livepatch=Y in .modinfo; the runtime will refuse it",
-             m.build_id.empty() ? "(none)" : m.build_id);
+void print_info(const PatchModuleInfo& m, const SignatureInfo& sig) {
+  fmt::print("file:       {}\npatch:      {}\nlivepatch:  {}\nbuild-id:   {}\nsignature:  {}\n", m.file,
+             m.patch_name, m.livepatch ? "yes (livepatch=Y)" : "NO: no livepatch=Y in .modinfo; the runtime will refuse it",
+             m.build_id.empty() ? "(none)" : m.build_id, signature_text(sig));
   fmt::print("modinfo:\n");
   for (const auto& e : m.modinfo) fmt::print("  {}={}\n", e.tag, e.value);
   print_params(m);
@@ -125,8 +160,9 @@ int run_info(const Context& ctx, const InfoOptions& o) {
   if (!name) return report_error(ctx, name.status());
   info->patch_name = *name;
   info->file = absolute_path(o.file);
-  if (ctx.json) print_json(info_json(*info));
-  else print_info(*info);
+  SignatureInfo sig = read_signature(o.file);
+  if (ctx.json) print_json(info_json(*info, sig));
+  else print_info(*info, sig);
   return kExitOk;
 }
 

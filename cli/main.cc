@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
       add_sys_command(app),      // read or write one attribute of the sysfs-like tree
       add_dmesg_command(app),    // the runtime's log
       add_info_command(app),     // offline: what is inside a patch module
+      add_keygen_command(app),   // offline: a key pair for signing patch modules
+      add_sign_command(app),     // offline: sign a patch module
   };
 
   if (int rc = parse_command_line(app, ctx, argc, argv); rc >= 0) return rc;

@@ -1,4 +1,6 @@
 // loader.cc: see loader.h. Loading a patch module, in order:
+//   0. check_owner, check_module_signature (policy.h): who may have
+//      written the file, its signature and the policy's requirements
 //   1. read_module_file      parse the ELF from the passed descriptor
 //   2. check_modinfo         .modinfo must say livepatch=Y (kernel message)
 //   3. check_targets         .uklp.targets build-ids = the running objects'
@@ -27,6 +29,7 @@
 #include "dlhook.h"
 #include "klp_names.h"
 #include "log.h"
+#include "policy.h"
 #include "symbols.h"
 #include "text_poke.h"
 #include "transition.h"
@@ -342,38 +345,19 @@ Module* module_of(const struct module* m) {
   return nullptr;
 }
 
-namespace {
-
-// Code from a patch file runs with the process's rights: only root or the
-// process's own user may have been able to write it. Checked on the
-// descriptor the module is then loaded from (/proc/self/fd/N), so the file
-// checked is the file loaded.
-Status check_patch_file(int fd, const std::string& path) {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return error(errno, "cannot check the patch file '" + path + "'");
-  if (!S_ISREG(st.st_mode)) return error(EACCES, "the patch file '" + path + "' is not a regular file");
-  uid_t self = geteuid();
-  if (st.st_uid != 0 && st.st_uid != self)
-    return error(EACCES, "the patch file '" + path + "' is owned by uid " + std::to_string(st.st_uid) +
-                             ", neither root nor the process's user (uid " + std::to_string(self) + ")");
-  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-    char mode[8];
-    snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
-    return error(EACCES, "the patch file '" + path + "' is writable by " +
-                             (st.st_mode & S_IWOTH ? "others" : "its group") + " (mode " + mode + ")");
-  }
-  return Status::ok();
-}
-
-}  // namespace
-
 Status load_module(const LoadRequest& req) {
   if (req.name.empty() || req.name.size() >= MODULE_NAME_LEN)
     return error(EINVAL, "bad module name '" + req.name + "'");
-  if (Status s = check_patch_file(req.fd, req.path); !s) {
+  // Code from a patch file runs with the process's rights: only root or
+  // the process's own user may have been able to write it. Checked on the
+  // descriptor the module is then loaded from (/proc/self/fd/N), so the
+  // file checked is the file loaded; so is its signature, before any of
+  // its bytes are parsed.
+  if (Status s = check_owner(req.fd, req.path, "patch file", true); !s) {
     klp_log(Level::err, "refusing to load module '%s': %s", req.name.c_str(), s.message().c_str());
     return s;
   }
+  UKLP_TRY(check_module_signature(req.fd, req.path, req.name));
   if (find_module(req.name)) return error(EEXIST, "module '" + req.name + "' is already loaded");
   // From here on a library cannot go away while the klp mutex is held (its
   // unload waits for it in the hook), so what is resolved below stays true.
