@@ -48,7 +48,7 @@ class BadRequests(unittest.TestCase):
         self.assertEqual(state, {name: (True, False) for name in self.patches}, doc)
         self.assertEqual(sorted(m["module"] for m in doc["modules"]), sorted(self.patches), doc)
         self.assertEqual(self.t.int("answer"), list(self.patches.values())[-1])
-        self.assertEqual(descriptors(self.pid), self.fds, "no descriptor left in the process")
+        self.assertEqual(descriptors(self.pid, self.fds), self.fds, "no descriptor left in the process")
 
     def answered(self, data, fds=(), final=r"^error\t\d+\t"):
         """Sends one request; checks its answer's lines and the last one."""

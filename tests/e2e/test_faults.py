@@ -23,6 +23,7 @@ import errno
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import tempfile
@@ -112,7 +113,7 @@ class CliKilled(unittest.TestCase):
         outcomes.add(st)
         self.bring_to(after)
         self.bring_to(before)
-        self.assertEqual(descriptors(self.pid), self.fds, "no descriptor left behind")
+        self.assertEqual(descriptors(self.pid, self.fds), self.fds, "no descriptor left behind")
 
     def start_from(self, before):
         self.bring_to("enabled")  # /proc/self/mem, opened at the first patch, stays open
@@ -130,6 +131,7 @@ class CliKilled(unittest.TestCase):
             self.after_kill(before, outcomes)
         else:
             self.fail("the CLI never finished")
+        print(f"  {STEP[before]}: killed at {n} points, then done; left {sorted(outcomes)}")
         self.assertGreaterEqual(n, 3, "the CLI talked to the runtime")
         after = CYCLE[(CYCLE.index(before) + 1) % 3]
         self.assertEqual(outcomes, {before, after}, "kills before and after the request reached the runtime")
@@ -177,13 +179,18 @@ class CliKilled(unittest.TestCase):
             self.assertLess(time.monotonic(), deadline, f"no spinner thread: {threads}")
             time.sleep(0.01)
 
-    def park(self, address, hold_ms):
-        """Keeps a spinner thread stopped at `address` for hold_ms (a
-        thread in the patched function: the transition cannot complete)."""
-        park = subprocess.Popen([os.environ["E2E_PARK"], str(self.spinner_tid()), hex(address), str(hold_ms)],
+    def park(self, address):
+        """Keeps a spinner thread stopped at `address` (a thread in the
+        patched function: the transition cannot complete) until unpark()."""
+        park = subprocess.Popen([os.environ["E2E_PARK"], str(self.spinner_tid()), hex(address), "600000"],
                                 stdout=subprocess.PIPE, text=True)
         self.assertEqual(park.stdout.readline().strip(), "parked")
         return park
+
+    def unpark(self, park):
+        park.send_signal(signal.SIGUSR1)  # ends its hold: it detaches
+        self.assertEqual(park.wait(timeout=60), 0)
+        park.stdout.close()
 
     def kill_during_transition(self, step, state):
         cli = subprocess.Popen(self.argv(step), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -196,21 +203,20 @@ class CliKilled(unittest.TestCase):
         self.assertEqual(self.state(), state, "the transition goes on without its CLI")
         status = uklp("status", self.pid, check=True).out
         self.assertIn(f"patch '{NAME}': {state} transition in progress", status)
+        self.assertIn("blocked by 1 thread", status)
 
     def test_killed_while_a_transition_is_held_open(self):
         # Patching: a thread parked in answer()'s body (after GCC's two entry NOPs).
-        park = self.park(self.t.symbol_address(TARGET, "answer") + 2, 3000)
+        park = self.park(self.t.symbol_address(TARGET, "answer") + 2)
         self.kill_during_transition("load", "patching")
-        self.assertEqual(park.wait(timeout=60), 0)
-        park.stdout.close()
+        self.unpark(park)
         self.assertEqual(self.settle(), "enabled")
         # Unpatching: a thread parked at the replacement function's entry.
         doc = json.loads(uklp("--json", "list", self.pid, check=True).out)
         new = int(doc["patches"][0]["objects"][0]["funcs"][0]["new"], 16)
-        park = self.park(new, 3000)
+        park = self.park(new)
         self.kill_during_transition("disable", "unpatching")
-        self.assertEqual(park.wait(timeout=60), 0)
-        park.stdout.close()
+        self.unpark(park)
         self.assertEqual(self.settle(), "disabled")
         uklp("unload", self.pid, NAME, check=True)
         self.assertEqual(self.settle(), "absent")
@@ -225,7 +231,7 @@ class CliKilled(unittest.TestCase):
                 s.connect(f"\0uklp/{self.pid}")
                 s.sendall(data)
             self.assertEqual(self.settle(), "absent")
-            self.assertEqual(descriptors(self.pid), self.fds)
+            self.assertEqual(descriptors(self.pid, self.fds), self.fds)
         # After the whole request, before reading a byte of the answer: the
         # runtime carries the request out all the same.
         with open(patch("sample"), "rb") as f, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -244,7 +250,7 @@ class CliKilled(unittest.TestCase):
             s.recv(1)
         self.assertEqual(self.settle(), "disabled")
         self.bring_to("absent")
-        self.assertEqual(descriptors(self.pid), self.fds)
+        self.assertEqual(descriptors(self.pid, self.fds), self.fds)
 
 
 class ModuleFailures(unittest.TestCase):

@@ -57,15 +57,38 @@ def request(pid, data, fds=(), timeout=30):
     return answer.decode(errors="replace")
 
 
-def descriptors(pid):
-    """Process pid's open descriptors: {fd: what /proc/PID/fd/N links to}."""
-    out = {}
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            pass  # closed meanwhile
-    return out
+def listening_socket(pid):
+    """The inode of process pid's control socket, `@uklp/PID`."""
+    with open("/proc/net/unix") as f:
+        for line in f:
+            fields = line.split()
+            if fields[-1] == f"@uklp/{pid}":
+                return fields[6]
+    return None
+
+
+def descriptors(pid, expected=None, timeout=10):
+    """Process pid's open descriptors: {fd: what /proc/PID/fd/N links to},
+    read once the runtime has closed its control connections (it closes
+    one just after the last line of its answer, which the client may have
+    read already): waits, at most `timeout` s, until they are `expected`,
+    or without it until no socket is open but the listening one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = {}
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except FileNotFoundError:
+                pass  # closed meanwhile
+        if expected is not None:
+            settled = out == expected
+        else:
+            listening = f"socket:[{listening_socket(pid)}]"
+            settled = all(w == listening for w in out.values() if w.startswith("socket:"))
+        if settled or time.monotonic() > deadline:
+            return out
+        time.sleep(0.01)
 
 
 class Target:

@@ -7,14 +7,19 @@
  * "parked", keeps it stopped there for HOLD_MS milliseconds, and detaches.
  * The thread then resumes at ADDRESS, as a thread preempted there would:
  * if uklp had written a jump over the two NOPs meanwhile, it would now
- * execute half an instruction. */
+ * execute half an instruction. SIGUSR1 ends the hold early (killing this
+ * process would not do: the kernel then delivers the pending single-step
+ * SIGTRAP to the thread, which kills its process). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
+
+static void wake(int sig) { (void)sig; }
 
 static void die(const char *what) {
 	perror(what);
@@ -44,6 +49,8 @@ int main(int argc, char **argv) {
 		if (ptrace(PTRACE_SINGLESTEP, tid, 0, 0) != 0) die("PTRACE_SINGLESTEP");
 		if (waitpid(tid, &status, __WALL) < 0) die("waitpid");
 	}
+	struct sigaction sa = { .sa_handler = wake };  /* no SA_RESTART: nanosleep returns */
+	sigaction(SIGUSR1, &sa, NULL);
 	printf("parked\n");
 	fflush(stdout);
 	struct timespec ts = { hold_ms / 1000, (hold_ms % 1000) * 1000000L };
