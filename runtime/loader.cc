@@ -345,9 +345,24 @@ Module* module_of(const struct module* m) {
   return nullptr;
 }
 
+namespace {
+
+// A module's name comes from the client (the CLI derives it from the file
+// name). It is a directory of the attribute tree (livepatch/NAME/enabled)
+// and a C string in the kernel's messages: no '/', no NUL or other control
+// character (a NUL cut 'livepatch_x\0y' to 'livepatch_x' in the log), not
+// "." or "..".
+bool valid_module_name(const std::string& name) {
+  if (name.empty() || name.size() >= MODULE_NAME_LEN || name == "." || name == "..") return false;
+  for (unsigned char c : name)
+    if (c == '/' || c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
 Status load_module(const LoadRequest& req) {
-  if (req.name.empty() || req.name.size() >= MODULE_NAME_LEN)
-    return error(EINVAL, "bad module name '" + req.name + "'");
+  if (!valid_module_name(req.name)) return error(EINVAL, "bad module name '" + req.name + "'");
   // Code from a patch file runs with the process's rights: only root or
   // the process's own user may have been able to write it. Checked on the
   // descriptor the module is then loaded from (/proc/self/fd/N), so the

@@ -110,6 +110,15 @@ class BadRequests(unittest.TestCase):
         # Just under the limit: a request like any other.
         self.refused(b"unload\t" + b"c" * ((1 << 20) - 100) + b"\n", {errno.ENOENT})
 
+    def test_load_with_bad_names(self):
+        """The name travels in the request: one that is not a path
+        component of the attribute tree, or holds a NUL (a C string in the
+        log) or a control character, is refused before the module is read."""
+        with open(patch("param"), "rb") as f:
+            for name in (b"a/b", b"a/../b", b"..", b".", b"livepatch_param\0evil", b"x\x1b[2Jy", b"x\x7f", b"x" * 56):
+                with self.subTest(name):
+                    self.refused(b"load\t" + name + b"\t/x\twait\n", {errno.EINVAL}, fds=[f.fileno()])
+
     # ---- descriptors ----
     def test_load_with_no_or_many_descriptors(self):
         load = f"load\tlivepatch_sample\t{patch('sample')}\twait\n".encode()
