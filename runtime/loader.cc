@@ -29,6 +29,7 @@
 #include "dlhook.h"
 #include "klp_names.h"
 #include "log.h"
+#include "module_info.h"
 #include "policy.h"
 #include "symbols.h"
 #include "text_poke.h"
@@ -48,17 +49,7 @@ Status check_modinfo(Module* mod) {
   const elf::Section* s = mod->elf->section(".modinfo");
   if (s) {
     UKLP_ASSIGN_OR_RETURN(auto data, mod->elf->section_data(*s));
-    std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
-    size_t pos = 0;
-    while (pos < all.size()) {
-      size_t end = all.find('\0', pos);
-      if (end == std::string_view::npos) end = all.size();
-      std::string_view entry = all.substr(pos, end - pos);
-      size_t eq = entry.find('=');
-      if (eq != std::string_view::npos)
-        mod->modinfo.emplace_back(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
-      pos = end + 1;
-    }
+    mod->modinfo = klp::parse_modinfo({reinterpret_cast<const char*>(data.data()), data.size()});
   }
   for (auto& [k, v] : mod->modinfo)
     if (k == "livepatch" && v == "Y") mod->livepatch = true;
@@ -72,9 +63,9 @@ Status check_modinfo(Module* mod) {
 // The build-id a patch module was built against for `lib`: an error if it
 // names another build, ok if it names none.
 Status check_target_line(const Module* mod, std::string_view line, const LoadedObject* lib) {
-  size_t tab = line.find('\t');
-  if (tab == std::string_view::npos) return error(ENOEXEC, "malformed .uklp.targets line in '" + mod->path + "'");
-  std::string obj(line.substr(0, tab)), id(line.substr(tab + 1));
+  auto target = klp::parse_target_line(line);
+  if (!target) return error(ENOEXEC, "malformed .uklp.targets line in '" + mod->path + "'");
+  const std::string &obj = target->object, &id = target->build_id;
   Result<LoadedObject> found = lib ? Result<LoadedObject>(*lib) : find_object(obj.c_str());
   if (!found || !found->matches(obj.c_str())) return Status::ok();  // not loaded: checked when it loads
   if (found->build_id != id)
@@ -92,13 +83,8 @@ Status check_targets(const Module* mod, const LoadedObject* lib = nullptr) {
                               "' is not bound to a target build (no .uklp.targets: build it with "
                               "uklp_add_patch_module or run uklp-klp-convert on it)");
   UKLP_ASSIGN_OR_RETURN(auto data, mod->elf->section_data(*s));
-  std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
-  while (!all.empty()) {
-    size_t nl = all.find('\n');
-    std::string_view line = all.substr(0, nl);
-    all = nl == std::string_view::npos ? std::string_view() : all.substr(nl + 1);
+  for (std::string_view line : klp::target_lines({reinterpret_cast<const char*>(data.data()), data.size()}))
     UKLP_TRY(check_target_line(mod, line, lib));
-  }
   return Status::ok();
 }
 
@@ -156,13 +142,11 @@ Result<std::vector<KlpWrite>> resolve_klp_relocs(const Module* mod, const Loaded
 
 // The writes must land inside the module's own writable PT_LOAD segments.
 Status check_write_targets(const Module* mod, const std::vector<KlpWrite>& writes) {
+  // An offset near 2^64 once passed (w.offset + 8 wrapped): a write below the module.
   auto phdrs = mod->elf->program_headers();
-  for (const KlpWrite& w : writes) {
-    bool ok = false;
-    for (const auto& ph : phdrs)
-      if (ph.p_type == PT_LOAD && w.offset >= ph.p_vaddr && w.offset + 8 <= ph.p_vaddr + ph.p_memsz) ok = true;
-    if (!ok) return error(EINVAL, "klp relocation outside the module's segments");
-  }
+  for (const KlpWrite& w : writes)
+    if (!klp::in_load_segment(phdrs, w.offset, sizeof(uint64_t)))
+      return error(EINVAL, "klp relocation outside the module's segments");
   return Status::ok();
 }
 
@@ -219,6 +203,9 @@ Status find_entry_points(Module* mod) {
   snprintf(mod->this_module->name, sizeof mod->this_module->name, "%s", mod->name.c_str());
   const elf::Section* ps = mod->elf->section("uklp_param");
   if (ps) {
+    // Read in memory at the section's address: it must be in the module's image.
+    if (!klp::in_load_segment(mod->elf->program_headers(), ps->hdr.sh_addr, ps->hdr.sh_size))
+      return error(ENOEXEC, "section uklp_param of '" + mod->path + "' is outside the module's segments");
     size_t n = ps->hdr.sh_size / sizeof(uklp_param_desc);
     auto* desc = reinterpret_cast<const uklp_param_desc*>(mod->bias + ps->hdr.sh_addr);
     for (size_t i = 0; i < n; ++i) {
