@@ -213,6 +213,7 @@ std::vector<TargetEntry> parse_targets(std::string_view section) {
   std::vector<TargetEntry> out;
   for (std::string_view line : split_any(section, std::string_view("\n\0", 2))) {
     std::vector<std::string_view> f = split_any(line, "\t ");
+    if (f.empty()) continue;  // blanks only, like an empty line (found by fuzz/fuzz_metadata)
     out.push_back({std::string(f[0]), f.size() > 1 ? std::string(f[1]) : std::string()});
   }
   return out;

@@ -229,6 +229,16 @@ TEST(PatchModule, ParseTargetsAndSympos) {
   EXPECT_EQ(s[1].sympos, "1");
 }
 
+// A line of blanks only read f[0] of an empty vector (fuzz/fuzz_metadata).
+TEST(PatchModule, ParseTargetsBlankLines) {
+  auto t = parse_targets("main\n\t\n \n \t \nlib x\tid\n");
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].object, "main");
+  EXPECT_EQ(t[0].build_id, "");
+  EXPECT_EQ(t[1].object, "lib");
+  EXPECT_EQ(t[1].build_id, "x");
+}
+
 TEST(PatchModule, TypeNames) {
   EXPECT_EQ(param_type_name(0), "int");
   EXPECT_EQ(param_type_name(7), "charp");
