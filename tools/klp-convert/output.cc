@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -14,6 +15,9 @@
 
 namespace uklp::convert {
 namespace {
+
+// The largest alignment of a section the tool appends: a page.
+constexpr uint64_t kMaxAlign = 4096;
 
 template <typename T>
 void append_pod(std::vector<uint8_t>& out, const T& v) {
@@ -212,7 +216,12 @@ Status OutputBuilder::lay_out() {
   if (sections_.size() >= SHN_LORESERVE) return error(E2BIG, "too many sections");
   for (auto& s : sections_) {
     if (!s.data) continue;
+    // From IN.so for the sections rewritten there (.symtab, .strtab): an
+    // absurd one (fuzz/fuzz_patch_module: 0x5c5c5c5c5c5c5c5c) would make
+    // the padding exhaust memory or wrap.
     uint64_t align = s.hdr.sh_addralign > 1 ? s.hdr.sh_addralign : 1;
+    if (!std::has_single_bit(align) || align > kMaxAlign)
+      return error(ENOEXEC, "section '" + s.name + "' has a bad alignment (" + std::to_string(align) + ")");
     out_.resize((out_.size() + align - 1) / align * align, 0);
     s.hdr.sh_offset = out_.size();
     s.hdr.sh_size = s.data->size();
