@@ -4,7 +4,8 @@
 #   1. install the Debian packages (scripts/install-deps.sh)
 #   2. build/       configure, build, ctest
 #   3. build-asan/  the same with -DUKLP_SANITIZE=ON (ASan + UBSan)
-#   4. scripts/demo.sh, unless UKLP_TEST_DEMO=0
+#   4. build-fuzz/  the fuzzers (clang, -DUKLP_FUZZ=ON), each run briefly
+#   5. scripts/demo.sh, unless UKLP_TEST_DEMO=0
 #
 # Every stage runs even if an earlier one failed. The last line of output is
 # "N passed, N failed": ctest's test counts, plus one per other stage (the
@@ -72,6 +73,11 @@ build_tree build && run_ctest build
 # consistency suite runs fewer cycles here.
 build_tree build-asan -DUKLP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug &&
 	CONSISTENCY_CYCLES=30 run_ctest build-asan -E '^(stress|safety)_'
+# The fuzzers (docs/fuzzing.md) in a clang tree that builds only them; each
+# is one ctest test that runs it for 20 s (-DUKLP_FUZZ_SECONDS=N) and fails
+# on a crash, with the input in hex in the log.
+build_tree build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DUKLP_FUZZ=ON &&
+	run_ctest build-fuzz
 
 
 if [[ ${UKLP_TEST_DEMO:-1} != 0 ]]; then
