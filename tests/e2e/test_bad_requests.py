@@ -175,9 +175,12 @@ class BadRequests(unittest.TestCase):
             with self.subTest(value=value):
                 self.refused(f"sys\t{param}\t{value}\n".encode(), {errno.EINVAL})
                 self.assertEqual(request(self.pid, f"sys\t{param}\n".encode()), "data\t1041\nok\n")
-        # A load whose parameter is out of range changes nothing either.
+        # Loads with a parameter out of range, or one the module lacks.
+        with open(patch("param"), "rb") as f:
+            self.refused(f"load\tlivepatch_param2\t{patch('param')}\twait\tvalue=99999999999999999999\n".encode(),
+                         {errno.EINVAL}, fds=[f.fileno()])
         with open(patch("statics"), "rb") as f:
-            self.refused(f"load\tlivepatch_statics\t{patch('statics')}\twait\tvalue=99999999999999999999\n".encode(),
+            self.refused(f"load\tlivepatch_statics\t{patch('statics')}\twait\tvalue=1\n".encode(),
                          {errno.ENOENT}, fds=[f.fileno()])
 
     def test_attribute_paths(self):

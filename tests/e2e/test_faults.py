@@ -62,9 +62,11 @@ class CliKilled(unittest.TestCase):
         self.assertEqual(bad, 0, "a caller saw a value of no patch")
         self.t.stop()
 
+    many = False  # with --pid: the many-process CLI (cli/batch_*.cc)
+
     def argv(self, step):
         target = patch("sample") if step == "load" else NAME
-        return [UKLP, step, str(self.pid), target]
+        return [UKLP, step, *(["--pid"] if self.many else []), str(self.pid), target]
 
     def state(self):
         """The sample patch's state as `uklp list` reports it; fails on a
@@ -144,6 +146,12 @@ class CliKilled(unittest.TestCase):
 
     def test_unload_killed_at_each_step(self):
         self.kill_at_each_event("disabled")
+
+    def test_many_process_cli_killed_at_each_step(self):
+        self.many = True
+        for before in CYCLE:
+            with self.subTest(STEP[before]):
+                self.kill_at_each_event(before)
 
     def test_killed_after_delays(self):
         """The same at a sweep of delays: 0 to the command's full duration,

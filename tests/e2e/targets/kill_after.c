@@ -4,7 +4,8 @@
  *   E2E_KILL_AFTER=N uklp load ...   (LD_PRELOAD=libe2e_kill_after.so)
  *
  * The CLI talks to the runtime with connect(2), sendmsg(2) and recvmsg(2)
- * (lib/protocol.cc, cli/client.cc); each call that returns is one event.
+ * (lib/protocol.cc, cli/client.cc), or recv(2) for many processes at once
+ * (cli/batch_event_loop.cc); each call that returns is one event.
  * The process kills itself right after its N-th event, or before its first
  * connect when N is 0: the kill points are the protocol's own steps, the
  * same in every run, where a delay would land anywhere. Unset or negative:
@@ -53,6 +54,14 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
 	static ssize_t (*real)(int, struct msghdr *, int);
 	if (!real) real = (ssize_t (*)(int, struct msghdr *, int))dlsym(RTLD_NEXT, "recvmsg");
 	ssize_t rc = real(fd, msg, flags);
+	event();
+	return rc;
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags) {
+	static ssize_t (*real)(int, void *, size_t, int);
+	if (!real) real = (ssize_t (*)(int, void *, size_t, int))dlsym(RTLD_NEXT, "recv");
+	ssize_t rc = real(fd, buf, len, flags);
 	event();
 	return rc;
 }
