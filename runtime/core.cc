@@ -181,6 +181,7 @@ void add_nops(Patch* patch) {
 // __klp_enable_patch: pre_patch and patching interleaved per object.
 Status enable_patch(Patch* patch) {
   if (klp_transition_patch()) return error(EBUSY, "another patch is in transition");
+  UKLP_TRY(klp_threads_listable());
   klp_log(Level::notice, "enabling patch '%s'", patch->name.c_str());
   klp_init_transition(patch, KLP_TRANSITION_PATCHED);
   for (auto& obj : patch->objs) {
@@ -243,6 +244,7 @@ Status do_enable(klp_patch* kp) {
 
 Status disable_patch(Patch* patch) {
   if (klp_transition_patch()) return error(EBUSY, "patch '" + klp_transition_patch()->name + "' is in transition");
+  UKLP_TRY(klp_threads_listable());
   klp_init_transition(patch, KLP_TRANSITION_UNPATCHED);
   for (auto& obj : patch->objs)
     if (obj->patched) klp_pre_unpatch_callback(obj.get());

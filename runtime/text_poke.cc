@@ -193,7 +193,8 @@ bool blocks_sigtrap(pid_t tid) {
 
 Status hold_sigtrap_blockers(ThreadHold& hold, std::vector<ThreadCheck>& threads) {
   threads.clear();
-  for (pid_t tid : other_threads()) {
+  UKLP_ASSIGN_OR_RETURN(std::vector<pid_t> tids, other_threads());
+  for (pid_t tid : tids) {
     if (!blocks_sigtrap(tid)) continue;
     threads.emplace_back(tid);
   }

@@ -502,10 +502,10 @@ ssize_t read_task_file(pid_t tid, const char* name, char* buf, size_t size) {
   return n;
 }
 
-std::vector<pid_t> other_threads() {
+Result<std::vector<pid_t>> other_threads() {
   std::vector<pid_t> tids;
   DIR* d = opendir("/proc/self/task");
-  if (!d) return tids;
+  if (!d) return error(errno, "cannot list the process's threads in /proc/self/task");
   pid_t self = pid_t(syscall(SYS_gettid));
   while (dirent* e = readdir(d)) {
     pid_t tid = pid_t(atoi(e->d_name));

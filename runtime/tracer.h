@@ -115,8 +115,11 @@ Status run_tracer(const TracerJob& job, std::span<ThreadCheck> threads, x86::Cac
 // file cannot be opened (the thread has exited, say).
 ssize_t read_task_file(pid_t tid, const char* name, char* buf, size_t size);
 
-// The process's threads but the calling one (from /proc/self/task).
-std::vector<pid_t> other_threads();
+// The process's threads but the calling one (from /proc/self/task). An
+// error when the list cannot be read (the process chrooted where no /proc
+// is mounted): an empty list would let a transition finish, an entry
+// switch go on and an unload free code without checking any thread.
+Result<std::vector<pid_t>> other_threads();
 
 // Keeps threads stopped while code they might run changes under them:
 // text_poke.cc's int3 protocol cannot serve a thread that blocks SIGTRAP

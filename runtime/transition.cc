@@ -180,7 +180,12 @@ void note_blocking(const ThreadCheck& t, const std::vector<const Func*>& funcs) 
 // One pass of klp_try_switch_task() over every thread but this one.
 bool switch_threads() {
   TaskEpoch e = task_epoch();
-  std::vector<pid_t> tids = other_threads();
+  Result<std::vector<pid_t>> listed = other_threads();
+  if (!listed) {
+    klp_log(Level::err, "cannot check the threads' stacks: %s", listed.status().describe().c_str());
+    return false;
+  }
+  std::vector<pid_t> tids = std::move(*listed);
   std::vector<ThreadCheck> checks;
   g_last.threads = tids.size();
   g_last.switched = 0;
@@ -299,6 +304,8 @@ void klp_init_transition(Patch* patch, int state) {
   forget_threads();
 }
 
+Status klp_threads_listable() { return other_threads().status(); }
+
 void klp_start_transition() {
   klp_log(Level::notice, "'%s': starting %s transition", g_transition_patch->name.c_str(),
           direction(g_target_state));
@@ -415,7 +422,8 @@ Status wait_code_unused(uintptr_t start, uintptr_t end, const std::string& what)
     if (delay_ms) usleep(useconds_t(delay_ms * 1000));
     UKLP_TRY(table.build());
     std::vector<ThreadCheck> checks;
-    for (pid_t tid : other_threads()) checks.emplace_back(tid);
+    UKLP_ASSIGN_OR_RETURN(std::vector<pid_t> tids, other_threads());
+    for (pid_t tid : tids) checks.emplace_back(tid);
     TracerJob job{&table, ranges, TracerMode::scan, {}, kScanStopWaitMs};
     UKLP_TRY(run_tracer(job, checks));
     last.clear();

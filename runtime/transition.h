@@ -30,6 +30,11 @@ Patch* klp_transition_patch();
 int klp_target_state();
 
 void klp_init_transition(Patch* patch, int state);
+
+// Whether the threads can be listed, so checked: a transition without the
+// list (a process chrooted where no /proc is mounted) could never finish,
+// so enabling and disabling refuse to start one (core.cc).
+Status klp_threads_listable();
 void klp_start_transition();
 // One attempt; completes the transition when every thread has switched.
 // Returns true when complete.
