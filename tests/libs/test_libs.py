@@ -179,6 +179,32 @@ class Libs(unittest.TestCase):
         self.assertEqual(self.patched_attr(), "1")
         self.assertNotIn("reverting", " ".join(self.t.transcript()))
 
+    def test_origin_paths_loaded_before_and_after_the_patch(self):
+        """$ORIGIN in a dlopen() name (expanded to the program's directory)
+        and in a library's run path (libdep.so finds liblate.so through
+        its own $ORIGIN): the library is patched when it was loaded before
+        the patch, and when it loads after it."""
+        by_origin = "$ORIGIN/" + os.path.relpath(LIB, os.path.dirname(TARGET))
+        self.assertEqual(self.t.call("open " + by_origin), "ok")
+        self.assertEqual(self.t.int("call"), ORIGINAL)
+        self.load()
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.assertEqual(self.t.int("close"), 0)
+        self.assertFalse(self.mapped(LIB))
+        self.assertEqual(self.t.call("open " + by_origin), "ok")
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.assertEqual(self.t.int("close"), 0)
+        uklp("disable", self.t.pid, "livepatch_late", check=True)
+        uklp("unload", self.t.pid, "livepatch_late", check=True)
+        # liblate.so as libdep.so's dependency, found through $ORIGIN.
+        self.assertEqual(self.t.call("open " + DEP), "ok")
+        self.assertEqual(self.t.int("call"), ORIGINAL)
+        self.load()
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.assertEqual(self.patched_attr(), "1")
+        self.assertEqual(self.t.int("close"), 0)
+        self.assertFalse(self.mapped(LIB))
+
     def test_patch_cycles_while_threads_load_and_unload_the_library(self):
         """The loader's lock and the klp mutex taken in opposite orders by
         the control thread and the loading threads would deadlock; a patch

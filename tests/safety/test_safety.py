@@ -8,7 +8,7 @@ checksum...) and that it still answers. Every CLI call and every wait on
 the target is bounded; a failure message carries the runtime log's tail.
 
 Run one case: test_safety.py <case> (syscalls, exceptions, cancel, fp,
-churn, signals, fork), with UKLP_BIN, UKLP_RUNTIME_LIB and SAFETY_BUILD
+churn, signals, fork, redzone, wxtext, seccomp, mountns, ctor), with UKLP_BIN, UKLP_RUNTIME_LIB and SAFETY_BUILD
 (the flavor's build directory) set, as CMake's add_test does.
 SAFETY_SCALE multiplies the numbers of cycles (default 1)."""
 import os
@@ -372,7 +372,230 @@ class Fork(SafetyCase):
         self.alive()
 
 
-CASES = {c.CASE: c for c in (Syscalls, Exceptions, Cancel, Fp, Churn, Signals, Fork)}
+class RedZone(SafetyCase):
+    """8. Live data in the 128 bytes below rsp of threads the tracer stops."""
+    CASE = "redzone"
+    REPORT_FIELDS = 4
+
+    def test_red_zone_survives_stops_and_switches(self):
+        self.start()
+        self.assertEqual(self.call("start 2"), "2")
+        self.patch_cycles(cycles(60), pause=0.02)
+        time.sleep(0.1)
+        spins, bad, patched, first = self.report()
+        self.assertEqual(int(bad), 0, f"{bad} spins saw their red zone changed: {first}")
+        self.assertGreater(int(spins), 1000)
+        self.assertGreater(int(patched), 0, "rz_value's replacement never ran")
+
+
+class ValueCase(SafetyCase):
+    """Targets whose workers call one patched function, x + 1000 or the
+    patch's x + 2000, and report calls,bad,patched,first error."""
+    REPORT_FIELDS = 4
+
+    def counts(self):
+        calls, bad, patched, first = self.report()
+        self.assertEqual(int(bad), 0, first)
+        return int(calls), int(patched)
+
+    def assert_patched_calls(self):
+        """Loads the patch, sees the replacement run, and takes it out again."""
+        _, before = self.counts()
+        self.load()
+        time.sleep(0.05)
+        _, after = self.counts()
+        self.assertGreater(after, before, f"the replacement never ran\n{self.log_tail()}")
+        self.disable()
+        self.unload()
+        _, settled = self.counts()
+        time.sleep(0.05)
+        self.assertEqual(self.counts()[1], settled, "the replacement still runs after unload")
+
+
+class WxText(ValueCase):
+    """9. A program that makes its own text writable and writes its own code."""
+    CASE = "wxtext"
+
+    def poke(self, i):
+        self.assertEqual(self.call(f"poke {100 + i}"), str(100 + i), "the program's own code write")
+        self.assertEqual(self.call("perms"), "rwxp", "the protection the program chose")
+
+    def test_program_writes_its_own_code(self):
+        self.start()
+        self.assertEqual(self.call("start 2"), "2")
+        self.assertEqual(self.call("perms"), "r-xp")
+        self.assertEqual(self.call("wx"), "0")
+        self.poke(0)
+        self.patch_cycles(cycles(40), pause=0.02, between=self.poke)
+        # Patched while writable, back to R-X while patched, unpatched then.
+        self.load()
+        self.poke(-1)
+        self.assertEqual(self.call("rx"), "0")
+        self.assertEqual(self.call("perms"), "r-xp")
+        self.disable()
+        self.unload()
+        self.assertEqual(self.call("perms"), "r-xp", "the runtime changed the program's protection")
+        self.assertEqual(self.call("wx"), "0")
+        self.poke(-2)
+        self.assert_patched_calls()
+        self.poke(-3)
+        self.alive()
+
+
+class Seccomp(ValueCase):
+    """10. A seccomp filter that forbids mprotect(PROT_EXEC) and W+X mmap."""
+    CASE = "seccomp"
+
+    def test_filter_before_the_runtime_starts(self):
+        self.start(env={"SAFETY_SECCOMP_EARLY": "1"})
+        self.assertEqual(self.call("probe"), "1", "mprotect(PROT_EXEC) is refused")
+        self.assertEqual(self.call("start 2"), "2")
+        self.patch_cycles(cycles(30), pause=0.02)
+        self.assert_patched_calls()
+
+    def test_filter_after_the_first_patch(self):
+        self.start()
+        self.assertEqual(self.call("start 2"), "2")
+        self.patch_cycles(1)
+        self.assertEqual(self.call("filter"), "0")
+        self.assertEqual(self.call("probe"), "1")
+        self.patch_cycles(cycles(30), pause=0.02)
+        self.assert_patched_calls()
+
+    def test_strict_filter_refuses_loads_cleanly(self):
+        """Under a filter that forbids every executable mapping no module
+        can be loaded: the load must fail with an error, nothing changed;
+        a patch loaded before still goes away cleanly."""
+        self.start()
+        self.assertEqual(self.call("start 2"), "2")
+        self.load()
+        self.assertEqual(self.call("filter strict"), "0")
+        self.disable()
+        self.unload()
+        for _ in range(3):
+            res = self.cli("load", "--timeout", TRANSITION_WAIT, self.t.pid, module(self.CASE), ok=False)
+            self.assertNotEqual(res.code, 0, f"a load under the strict filter succeeded: {res}")
+            self.assertRegex(res.err, r"^uklp: error: cannot load '.*livepatch-seccomp\.so'")
+            self.assertNotIn(self.patch, self.cli("list", self.t.pid).out)
+            calls, patched = self.counts()
+            time.sleep(0.05)
+            self.assertEqual(self.counts()[1], patched, "a refused patch runs")
+        self.assertGreater(self.counts()[0], calls)
+        self.alive()
+
+
+class MountNs(ValueCase):
+    """11. Another mount namespace hiding the program's files; chroot; a
+    patch file deleted after loading."""
+    CASE = "mountns"
+
+    def start_hidden(self):
+        self.start(env={"SAFETY_HIDE": BUILD})
+        for path in (program(self.CASE), module(self.CASE)):
+            self.assertEqual(self.call(f"hidden {path}"), "1", f"{path} is still visible to the program")
+        self.assertEqual(self.call("start 2"), "2")
+
+    def new_root(self, with_proc):
+        root = tempfile.mkdtemp(prefix="uklp-safety-root-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", root]))
+        self.assertEqual(self.call(f"chroot {root}" + (" proc" if with_proc else "")), "0")
+        self.assertEqual(self.call(f"hidden {os.path.dirname(BUILD)}"), "1", "the chroot hides everything")
+
+    def load_deleted_copy(self):
+        """Loads a fresh copy of the module (the file name names the patch)
+        and deletes it, and its directory, at once."""
+        tmp = tempfile.mkdtemp(prefix="uklp-safety-deleted-")
+        path = os.path.join(tmp, os.path.basename(module(self.CASE)))
+        with open(module(self.CASE), "rb") as src, open(path, "wb") as dst:
+            dst.write(src.read())
+        os.chmod(path, 0o644)
+        self.cli("load", "--timeout", TRANSITION_WAIT, self.t.pid, path)
+        os.unlink(path)
+        os.rmdir(tmp)
+        self.wait_transition()
+
+    def test_own_files_hidden_in_another_mount_namespace(self):
+        self.start_hidden()
+        self.patch_cycles(cycles(30), pause=0.02)
+        self.assert_patched_calls()
+
+    def test_chroot_with_proc_after_loading(self):
+        self.start_hidden()
+        self.load()
+        self.new_root(with_proc=True)
+        self.disable()
+        self.unload()
+        self.patch_cycles(cycles(20), pause=0.02)
+        self.assert_patched_calls()
+
+    def test_chroot_without_proc_refuses_cleanly(self):
+        """Without /proc the runtime cannot list the threads to check them:
+        a disable must be refused, not finish without checking anyone (nor
+        an unload free code a thread may be running); the patch stays
+        whole and the program runs on."""
+        self.start_hidden()
+        self.load()
+        self.new_root(with_proc=False)
+        res = self.cli("disable", "--timeout", TRANSITION_WAIT, self.t.pid, self.patch, ok=False)
+        self.assertNotEqual(res.code, 0, f"a transition without the list of threads: {res}")
+        self.assertIn("cannot list the process's threads", res.err)
+        res = self.cli("unload", self.t.pid, self.patch, ok=False)
+        self.assertNotEqual(res.code, 0, f"an unload without the list of threads: {res}")
+        self.assertIn(f"{self.patch}  enabled", self.cli("list", self.t.pid).out)
+        _, patched = self.counts()
+        time.sleep(0.05)
+        self.assertGreater(self.counts()[1], patched, "the patch stopped running")
+        self.alive()
+
+    def test_patch_file_deleted_after_loading(self):
+        self.start()
+        self.assertEqual(self.call("start 2"), "2")
+        for _ in range(cycles(20)):
+            self.load_deleted_copy()
+            _, patched = self.counts()
+            time.sleep(0.03)
+            self.assertGreater(self.counts()[1], patched, "the deleted module's code does not run")
+            self.disable()
+            self.unload()
+            self.alive()
+        self.assert_patched_calls()
+
+
+class Ctor(SafetyCase):
+    """12. A library's constructor mallocs and starts a thread before the
+    runtime's constructor; that thread and the library are patched."""
+    CASE = "ctor"
+    REPORT_FIELDS = 7
+
+    def counts(self):
+        calls, bad, patched, early_calls, early_bad, early_patched, first = self.report()
+        self.assertEqual(int(bad), 0, first)
+        self.assertEqual(int(early_bad), 0, "the constructor's thread saw a bad value or block")
+        return int(calls), int(patched), int(early_calls), int(early_patched)
+
+    def test_constructor_thread_before_the_runtime(self):
+        self.start()
+        self.assertEqual(self.call("order"), "1,0", "the library's thread started before the runtime bound its socket")
+        self.assertEqual(self.call("start 2"), "2")
+        self.patch_cycles(cycles(40), pause=0.02)
+        calls, patched, early_calls, early_patched = self.counts()
+        self.assertGreater(early_calls, 1000)
+        self.load()
+        time.sleep(0.05)
+        _, patched2, _, early_patched2 = self.counts()
+        self.assertGreater(patched2, patched, "ct_value's replacement never ran")
+        self.assertGreater(early_patched2, early_patched, f"the constructor's thread never ran ce_value's replacement\n"
+                                                         f"{self.log_tail()}")
+        self.disable()
+        self.unload()
+        settled = self.counts()
+        time.sleep(0.05)
+        self.assertEqual(self.counts()[1::2], settled[1::2], "a replacement still runs after unload")
+        self.alive()
+
+
+CASES = {c.CASE: c for c in (Syscalls, Exceptions, Cancel, Fp, Churn, Signals, Fork, RedZone, WxText, Seccomp,
+                             MountNs, Ctor)}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or list(CASES)
