@@ -252,7 +252,7 @@ class Fp(SafetyCase):
 
 
 class Churn(SafetyCase):
-    """5. malloc/free and dlopen/dlclose in 12 threads during 100 patch cycles."""
+    """5. malloc/free and dlopen/dlclose in 15 threads during 200 patch cycles."""
     CASE = "churn"
     REPORT_FIELDS = 5
 
@@ -269,7 +269,7 @@ class Churn(SafetyCase):
             self.assertGreater(int(dlopens), last[1], "the dlopen threads stopped making progress")
             last[:] = [int(mallocs), int(dlopens)]
 
-        self.patch_cycles(max(100, cycles(100)), between=progress)
+        self.patch_cycles(max(200, cycles(200)), between=progress)
         mallocs, dlopens, bad, patched, first = self.report()
         self.assertEqual(int(bad), 0, first)
         self.assertGreater(int(patched), 0)

@@ -18,7 +18,8 @@
 
 #include "common.h"
 
-enum { MALLOC_THREADS = 8, DL_THREADS = 4, SLOTS = 64 };
+/* 15 threads in all, as issue 6 asks. */
+enum { MALLOC_THREADS = 11, DL_THREADS = 4, SLOTS = 64 };
 
 /* The patched function: 1 here, 2 in livepatch-churn. */
 PATCHABLE int churn_step(int x) {
@@ -55,7 +56,7 @@ static void *malloc_worker(void *arg) {
 		for (size_t j = 0; j < sizes[i]; j += 97) blocks[i][j] = (unsigned char)(i + j);
 		atomic_fetch_add_explicit(&mallocs, 1, memory_order_relaxed);
 		step((int)round);
-		/* 12 threads on 2 cores: a short nap now and then lets the tracer's
+		/* 15 threads on 2 cores: a short nap now and then lets the tracer's
 		 * stop land within the runtime's 20 ms bound. */
 		if (round % 16 == 0) usleep(50);
 	}
