@@ -398,18 +398,23 @@ class ValueCase(SafetyCase):
         self.assertEqual(int(bad), 0, first)
         return int(calls), int(patched)
 
+    def assert_value(self, patched):
+        """The main thread's own call: the patch's result or the program's."""
+        self.assertEqual(self.call("value 5"), "2005" if patched else "1005",
+                         f"{'patched' if patched else 'unpatched'} result\n{self.log_tail()}")
+
     def assert_patched_calls(self):
-        """Loads the patch, sees the replacement run, and takes it out again."""
+        """Loads the patch, sees the replacement run in the workers and the
+        main thread, and takes it out again."""
         _, before = self.counts()
         self.load()
+        self.assert_value(True)
         time.sleep(0.05)
         _, after = self.counts()
-        self.assertGreater(after, before, f"the replacement never ran\n{self.log_tail()}")
+        self.assertGreater(after, before, f"the workers never ran the replacement\n{self.log_tail()}")
         self.disable()
         self.unload()
-        _, settled = self.counts()
-        time.sleep(0.05)
-        self.assertEqual(self.counts()[1], settled, "the replacement still runs after unload")
+        self.assert_value(False)
 
 
 class WxText(ValueCase):
@@ -477,10 +482,10 @@ class Seccomp(ValueCase):
             self.assertNotEqual(res.code, 0, f"a load under the strict filter succeeded: {res}")
             self.assertRegex(res.err, r"^uklp: error: cannot load '.*livepatch-seccomp\.so'")
             self.assertNotIn(self.patch, self.cli("list", self.t.pid).out)
-            calls, patched = self.counts()
-            time.sleep(0.05)
-            self.assertEqual(self.counts()[1], patched, "a refused patch runs")
-        self.assertGreater(self.counts()[0], calls)
+            self.assert_value(False)
+            calls, _ = self.counts()
+        time.sleep(0.05)
+        self.assertGreater(self.counts()[0], calls, "the workers stopped")
         self.alive()
 
 
@@ -542,9 +547,8 @@ class MountNs(ValueCase):
         res = self.cli("unload", self.t.pid, self.patch, ok=False)
         self.assertNotEqual(res.code, 0, f"an unload without the list of threads: {res}")
         self.assertIn(f"{self.patch}  enabled", self.cli("list", self.t.pid).out)
-        _, patched = self.counts()
-        time.sleep(0.05)
-        self.assertGreater(self.counts()[1], patched, "the patch stopped running")
+        self.assert_value(True)
+        self.counts()
         self.alive()
 
     def test_patch_file_deleted_after_loading(self):
@@ -552,11 +556,10 @@ class MountNs(ValueCase):
         self.assertEqual(self.call("start 2"), "2")
         for _ in range(cycles(20)):
             self.load_deleted_copy()
-            _, patched = self.counts()
-            time.sleep(0.03)
-            self.assertGreater(self.counts()[1], patched, "the deleted module's code does not run")
+            self.assert_value(True)
             self.disable()
             self.unload()
+            self.assert_value(False)
             self.alive()
         self.assert_patched_calls()
 
@@ -581,6 +584,7 @@ class Ctor(SafetyCase):
         calls, patched, early_calls, early_patched = self.counts()
         self.assertGreater(early_calls, 1000)
         self.load()
+        self.assertEqual(self.call("values 5"), "2005,2005", "both objects patched")
         time.sleep(0.05)
         _, patched2, _, early_patched2 = self.counts()
         self.assertGreater(patched2, patched, "ct_value's replacement never ran")
@@ -588,9 +592,8 @@ class Ctor(SafetyCase):
                                                          f"{self.log_tail()}")
         self.disable()
         self.unload()
-        settled = self.counts()
-        time.sleep(0.05)
-        self.assertEqual(self.counts()[1::2], settled[1::2], "a replacement still runs after unload")
+        self.assertEqual(self.call("values 5"), "1005,1005", "both objects unpatched")
+        self.counts()
         self.alive()
 
 

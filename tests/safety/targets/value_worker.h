@@ -1,8 +1,9 @@
 /* value_worker.h: what the targets share whose workers call one patched
  * function, x + 1000 in the program and x + 2000 in the patch (wxtext,
  * seccomp, mountns, ctor): the workers, their counts, and the commands
- * "start N" (N workers), "report" (calls,bad,patched,first error) and
- * "quit". */
+ * "start N" (N workers), "report" (calls,bad,patched,first error), "value
+ * X" (the function called by the main thread, which has no race with a
+ * worker between its call and its count) and "quit". */
 #pragma once
 
 #include <pthread.h>
@@ -44,6 +45,8 @@ static int value_command(const char *line, int (*fn)(int)) {
 	if (sscanf(line, "start %d", &n) == 1) {
 		for (int i = 0; i < n; i++) pthread_create(&t, NULL, value_worker, NULL);
 		printf("start=%d\n", n);
+	} else if (sscanf(line, "value %d", &n) == 1) {
+		printf("value=%d\n", fn(n));
 	} else if (!strcmp(line, "report")) {
 		printf("report=%ld,%ld,%ld,%s\n", value_calls, value_bad, value_patched,
 		       value_first_error[0] ? value_first_error : "none");
