@@ -489,6 +489,35 @@ class Seccomp(ValueCase):
         self.alive()
 
 
+    def test_no_ptrace_leaves_the_program_unpatched(self):
+        """Under a filter that refuses ptrace (systemd's services without
+        @debug) no thread can be checked: a load's transition must stay
+        open, naming the reason, with no thread switched (the main
+        thread's call still runs the old code). Reversing it does not
+        finish either (the runtime learns where a thread's state word is
+        only by stopping it: design.md, Known limitations); forcing the
+        reversal is safe here, as no thread ever switched (the module then
+        stays, as the kernel keeps a forced module)."""
+        self.start()
+        self.assertEqual(self.call("start 2"), "2")
+        self.assertEqual(self.call("filter debug"), "0")
+        res = self.cli("load", "--timeout", 1, self.t.pid, module(self.CASE), ok=False)
+        self.assertNotEqual(res.code, 0, f"a transition finished without stopping any thread: {res}")
+        self.assertIn("cannot be stopped for a stack check (ptrace: Operation not permitted)",
+                      self.cli("status", self.t.pid).out)
+        self.assert_value(False)
+        self.cli("disable", "--no-wait", self.t.pid, self.patch)
+        self.assertEqual(self.attr(f"livepatch/{self.patch}/transition"), "1")
+        self.assert_value(False)
+        self.cli("sys", self.t.pid, f"livepatch/{self.patch}/force", "1")
+        self.wait_transition()
+        self.assert_value(False)
+        res = self.cli("unload", self.t.pid, self.patch, ok=False)  # the kernel's rule for forced modules
+        self.assertIn("took part in a forced transition and can never be unloaded", res.err)
+        self.counts()
+        self.alive()
+
+
 class MountNs(ValueCase):
     """11. Another mount namespace hiding the program's files; chroot; a
     patch file deleted after loading."""

@@ -10,9 +10,13 @@
  *    installs it and executes itself again (/proc/self/exe), so the
  *    runtime's constructor and everything after it run under the filter;
  *  - on the command "filter" or "filter strict", at any later time.
+ * "filter debug" installs another filter, the one of systemd's services
+ * without @debug (SystemCallFilter=@system-service): ptrace and
+ * process_vm_readv/writev refused with EPERM, so the runtime's tracer
+ * cannot stop any thread.
  * Workers call the patched sc_value() (x + 1000, the patch's x + 2000).
  *
- * Commands: start N, filter [strict], probe (errno of an mprotect(PROT_EXEC)
+ * Commands: start N, filter [strict|debug], probe (errno of an mprotect(PROT_EXEC)
  * of a fresh page: 1 = EPERM, filtered), report (calls,bad,patched,first
  * error), quit. */
 #define _GNU_SOURCE
@@ -39,6 +43,14 @@ PATCHABLE int sc_value(int x) {
 #define DENY BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
 #define ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
 
+/* For every thread (TSYNC): the runtime's control thread, and the tracer
+ * it forks, are under the filter too. */
+static int install(struct sock_fprog *prog) {
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return errno;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, prog)) return errno;
+	return 0;
+}
+
 static int install_filter(int strict) {
 	/* mmap's prot test: PROT_WRITE|PROT_EXEC both set, or (strict) PROT_EXEC. */
 	unsigned mmap_mask = strict ? PROT_EXEC : PROT_WRITE | PROT_EXEC;
@@ -63,9 +75,23 @@ static int install_filter(int strict) {
 		ALLOW,
 	};
 	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) return errno;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog)) return errno;
-	return 0;
+	return install(&prog);
+}
+
+static int install_debug_filter(void) {
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		ALLOW,
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_writev, 1, 0),
+		ALLOW,
+		DENY,
+	};
+	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+	return install(&prog);
 }
 
 /* 1 when mprotect(PROT_EXEC) of a fresh page fails with EPERM. */
@@ -92,7 +118,9 @@ int main(int argc, char **argv) {
 		return 1;
 	}
 	while (next_command(line, sizeof line)) {
-		if (!strncmp(line, "filter", 6)) {
+		if (!strcmp(line, "filter debug")) {
+			printf("filter=%d\n", install_debug_filter());
+		} else if (!strncmp(line, "filter", 6)) {
 			printf("filter=%d\n", install_filter(!strcmp(line, "filter strict")));
 		} else if (!strcmp(line, "probe")) {
 			printf("probe=%d\n", probe());
