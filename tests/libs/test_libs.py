@@ -179,11 +179,19 @@ class Libs(unittest.TestCase):
         self.assertEqual(self.patched_attr(), "1")
         self.assertNotIn("reverting", " ".join(self.t.transcript()))
 
-    def test_origin_paths_loaded_before_and_after_the_patch(self):
-        """$ORIGIN in a dlopen() name (expanded to the program's directory)
-        and in a library's run path (libdep.so finds liblate.so through
-        its own $ORIGIN): the library is patched when it was loaded before
-        the patch, and when it loads after it."""
+    def test_relative_and_origin_paths_loaded_before_and_after_the_patch(self):
+        """A relative dlopen() name, $ORIGIN in a dlopen() name (expanded to
+        the program's directory) and in a library's run path (libdep.so
+        finds liblate.so through its own $ORIGIN): the library is patched
+        when it was loaded before the patch, and when it loads after it."""
+        self.assertEqual(self.t.int("chdir " + os.path.dirname(LIB)), 0)
+        self.assertEqual(self.t.call("open ./liblate.so"), "ok")
+        self.assertEqual(self.t.int("call"), ORIGINAL)
+        self.load()
+        self.assertEqual(self.t.int("call"), PATCHED)
+        self.assertEqual(self.t.int("close"), 0)
+        uklp("disable", self.t.pid, "livepatch_late", check=True)
+        uklp("unload", self.t.pid, "livepatch_late", check=True)
         by_origin = "$ORIGIN/" + os.path.relpath(LIB, os.path.dirname(TARGET))
         self.assertEqual(self.t.call("open " + by_origin), "ok")
         self.assertEqual(self.t.int("call"), ORIGINAL)
