@@ -389,13 +389,47 @@ std::string changing_request(const Args& a) {
     r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
 }
 
-void* control_main(void*) {
+// Binds the listening socket to @uklp/<pid> and listens: 0, or an errno.
+// Inlined: control_start's copy runs at start-up (runtime/resident.ld).
+[[gnu::always_inline]] inline int bind_and_listen(int s) {
+  socklen_t len;
+  sockaddr_un addr = protocol::address(getpid(), &len);
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(s, 16) != 0) return errno;
+  return 0;
+}
+
+// The name was taken when the runtime started. It can be held for a moment
+// by the process this one was before exec(): a tracer process of a
+// transition that was in progress there shares the descriptor table the
+// exec left behind, with the old listening socket in it, until it has
+// exited (it is killed with its parent thread). So the control thread
+// tries again for 2 s before it gives up; the program never waits.
+[[gnu::noinline, gnu::cold]] bool bind_when_free(int s) {
+  int e = EADDRINUSE;
+  for (int i = 0; i < 200 && e == EADDRINUSE; ++i) {
+    usleep(10 * 1000);
+    e = bind_and_listen(s);
+  }
+  if (e == 0) return true;
+  std::string why = "cannot bind the control socket @uklp/" + std::to_string(getpid()) + " (" + strerror(e) + ")";
+  log_line(Level::warning, "uklp: runtime not started: " + why);
+  fprintf(stderr, "uklp: warning: runtime not started: %s\n", why.c_str());
+  return false;
+}
+
+void* control_main(void* bind_pending) {
   // Named from inside: naming another thread opens its /proc task entry,
   // which on this kernel delays the process's exit by milliseconds.
   pthread_setname_np(pthread_self(), "uklp-control");
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  if (bind_pending && !bind_when_free(g_listen_fd)) {
+    std::lock_guard lock(klp_mutex());  // as fork() reads it (after_fork_child)
+    close(g_listen_fd);
+    g_listen_fd = -1;
+    return nullptr;
+  }
   while (true) {
     long wait_ms;
     {
@@ -454,10 +488,8 @@ Status control_start() {
   (void)klp_mutex();
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return error(errno, "cannot create the control socket");
-  socklen_t len;
-  sockaddr_un addr = protocol::address(getpid(), &len);
-  if (bind(s, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(s, 16) != 0) {
-    int e = errno;
+  int e = bind_and_listen(s);
+  if (e != 0 && e != EADDRINUSE) {
     close(s);
     return error(e, "cannot bind the control socket @uklp/" + std::to_string(getpid()));
   }
@@ -466,7 +498,8 @@ Status control_start() {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&t, &attr, control_main, nullptr);
+  // EADDRINUSE: the control thread binds when the name is free (bind_when_free).
+  int rc = pthread_create(&t, &attr, control_main, e == EADDRINUSE ? &g_listen_fd : nullptr);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     close(s);

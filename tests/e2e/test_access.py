@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import tempfile
+import time
 import unittest
 
 from test_e2e import PATCHES, TARGET, patch
@@ -136,6 +137,53 @@ class Access(unittest.TestCase):
         finally:
             squatter.close()
             other.stop()
+
+    def test_waits_for_its_socket_name(self):
+        """A runtime that finds its name taken at start (the process it was
+        before exec() may hold it for a moment) binds it once it is free,
+        without holding the program up; one that never frees gives up after
+        about 2 s with a warning."""
+        for hold_s, listening in ((0.3, True), (3.0, False)):
+            with self.subTest(hold_s=hold_s):
+                go_r, go_w = os.pipe()
+                out_r, out_w = os.pipe()
+                in_r, in_w = os.pipe()
+                err_r, err_w = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the target, once the name is taken
+                    os.read(go_r, 1)
+                    for fd, to in ((in_r, 0), (out_w, 1), (err_w, 2)):
+                        os.dup2(fd, to)
+                    env = dict(os.environ, LD_PRELOAD=os.environ["UKLP_RUNTIME_LIB"])
+                    os.execve(TARGET, [TARGET], env)
+                for fd in (go_r, out_w, in_r, err_w):
+                    os.close(fd)
+                squatter = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                squatter.bind(f"\0uklp/{pid}")
+                os.write(go_w, b"x")
+                try:
+                    with os.fdopen(out_r) as out:
+                        self.assertEqual(out.readline(), "ready\n", "the program started without waiting")
+                        time.sleep(hold_s)
+                        squatter.close()
+                        time.sleep(0.5)
+                        res = uklp("list", pid)
+                        if listening:
+                            self.assertEqual(res.code, 0, res)
+                        else:
+                            self.assertIn("does not run the uklp runtime", res.err)
+                finally:
+                    squatter.close()
+                    os.close(in_w)  # the target ends at the end of its input
+                    os.waitpid(pid, 0)
+                    with os.fdopen(err_r) as err:
+                        warning = err.read()
+                    os.close(go_w)
+                if listening:
+                    self.assertEqual(warning, "")
+                else:
+                    self.assertIn(f"uklp: warning: runtime not started: cannot bind the control socket @uklp/{pid} "
+                                  "(Address already in use)", warning)
 
     # ---- who asked ----
     def test_every_change_is_logged_with_who_asked(self):
