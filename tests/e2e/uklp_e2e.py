@@ -40,8 +40,10 @@ def request(pid, data, fds=(), timeout=30):
     then is the answer."""
     answer = b""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
+        # Blocking: with a timeout Python connects non-blocking, which fails
+        # (EAGAIN) while the listen backlog is full instead of waiting.
         s.connect(f"\0uklp/{pid}")
+        s.settimeout(timeout)
         try:
             if fds:
                 socket.send_fds(s, [data[:1]], list(fds))
