@@ -7,7 +7,8 @@
 #   uklp_add_patch_module(<name> SOURCES <src>...
 #                         TARGET <exe-target-or-path>
 #                         [LIBRARIES <libname>=<lib-target-or-path>...]
-#                         [OUTPUT_NAME <file-stem>])
+#                         [OUTPUT_NAME <file-stem>]
+#                         [SIGN_KEY <secret-key-file>])
 #       Builds the patch module <file-stem>.so (default stem: <name>; no
 #       "lib" prefix) from kernel-style livepatch sources, compiled with
 #       -fPIC -fno-plt -fpatchable-function-entry=16,14
@@ -19,7 +20,8 @@
 #       --target <libname>=<lib> for each LIBRARIES entry, so that
 #       $<TARGET_FILE:<name>> is the converted module, bound to those builds
 #       (docs/patch-format.md). The module relinks (and reconverts) whenever
-#       a target file changes.
+#       a target file changes. With SIGN_KEY, a last POST_BUILD step signs
+#       it (`uklp sign --key <secret-key-file>`, docs/security.md).
 #
 # Used in two places, told apart when this file is included:
 #   - the uklp build tree (included by the top CMakeLists.txt after tools/):
@@ -39,9 +41,11 @@ endif()
 if(TARGET uklp::klp-convert)
   set(_uklp_converter uklp::klp-convert)
   set(_uklp_runtime uklp::runtime)
+  set(_uklp_cli uklp::cli)
 elseif(TARGET uklp-klp-convert)
   set(_uklp_converter uklp-klp-convert)
   set(_uklp_runtime uklp)
+  set(_uklp_cli uklp_cli)
 else()
   message(FATAL_ERROR "UklpPatch.cmake: no uklp-klp-convert; use find_package(uklp) or include it after tools/")
 endif()
@@ -50,8 +54,10 @@ set_property(GLOBAL PROPERTY UKLP_PATCH_FLAG "${UKLP_PATCHABLE_FLAG}")
 set_property(GLOBAL PROPERTY UKLP_PATCH_INCLUDE_DIR "${UKLP_INCLUDE_DIR}")
 set_property(GLOBAL PROPERTY UKLP_PATCH_CONVERTER "${_uklp_converter}")
 set_property(GLOBAL PROPERTY UKLP_PATCH_RUNTIME "${_uklp_runtime}")
+set_property(GLOBAL PROPERTY UKLP_PATCH_CLI "${_uklp_cli}")
 unset(_uklp_converter)
 unset(_uklp_runtime)
+unset(_uklp_cli)
 
 # The flag for C and C++ only (its comma must be escaped in a generator expression).
 function(_uklp_patchable_option out)
@@ -109,7 +115,7 @@ function(_uklp_converter_command module out)
 endfunction()
 
 function(uklp_add_patch_module name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;OUTPUT_NAME" "SOURCES;LIBRARIES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "TARGET;OUTPUT_NAME;SIGN_KEY" "SOURCES;LIBRARIES")
   if(NOT arg_SOURCES OR NOT arg_TARGET)
     message(FATAL_ERROR "uklp_add_patch_module(${name}): SOURCES and TARGET are required")
   endif()
@@ -150,4 +156,22 @@ function(uklp_add_patch_module name)
     COMMAND ${convert} ${args} "$<TARGET_FILE:${name}>" "$<TARGET_FILE:${name}>"
     COMMENT "uklp-klp-convert ${stem}.so"
     VERBATIM)
+
+  # 4. the signature, over the converted module
+  if(arg_SIGN_KEY)
+    get_property(cli GLOBAL PROPERTY UKLP_PATCH_CLI)
+    if(NOT TARGET ${cli})
+      message(FATAL_ERROR "uklp_add_patch_module(${name}): SIGN_KEY needs the uklp command (${cli})")
+    endif()
+    get_target_property(imported ${cli} IMPORTED)
+    if(NOT imported)
+      add_dependencies(${name} ${cli})
+    endif()
+    get_filename_component(key "${arg_SIGN_KEY}" ABSOLUTE)
+    set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${key}")  # a new key signs again
+    add_custom_command(TARGET ${name} POST_BUILD
+      COMMAND "$<TARGET_FILE:${cli}>" sign --key "${key}" "$<TARGET_FILE:${name}>"
+      COMMENT "uklp sign ${stem}.so"
+      VERBATIM)
+  endif()
 endfunction()

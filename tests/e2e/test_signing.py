@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import unittest
 
-from test_e2e import TARGET, patch
+from test_e2e import PATCHES, TARGET, patch
 from uklp_e2e import Target, descriptors, request, uklp
 
 EKEYREJECTED, ENOKEY, EACCES = 129, 126, 13
@@ -166,6 +166,19 @@ class Signing(unittest.TestCase):
         self.assert_refused(damaged, ".*the signature covers")
         self.assertEqual(self.t.int("answer"), 41)
         self.assert_loads(self.sample(key="ops"))
+
+    def test_module_signed_by_its_build(self):
+        """uklp_add_patch_module(... SIGN_KEY) signs the converted module
+        (tests/e2e/CMakeLists.txt: e2e_gcc_sample_signed, with a key the
+        build made)."""
+        build = os.path.dirname(PATCHES)
+        signed = os.path.join(build, "patches-signed", "livepatch-sample.so")
+        with open(os.path.join(build, "keys", "build.pub")) as f:
+            self.assertTrue(f.read().endswith(" e2e build key\n"))
+        self.assertRegex(uklp("info", signed, check=True).out, r"signature:  Ed25519, key [0-9a-f]{16}, matches")
+        self.start(self.policy(f"require-signature = yes\ntrusted-key = {build}/keys/build.pub\n"))
+        self.assert_loads(signed)
+        self.assertTrue(any(l.endswith("(trusted)") for l in self.log()))
 
     # ---- policies ----
     def test_policy_requires_signatures_by_trusted_keys(self):
