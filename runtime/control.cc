@@ -1,9 +1,11 @@
 // control.cc: see control.h.
 //
-// One request per connection, served in order on the control thread with
-// the klp mutex held, so requests never interleave. A peer must be root or
-// the process's own user (SO_PEERCRED), otherwise EACCES. While a request
-// is served, every runtime log line is also streamed to its client.
+// One request per connection, served on the control thread with the klp
+// mutex held, so requests never interleave; their lines are read from many
+// connections at once, so a client that sends nothing holds no one up. A
+// peer must be root or the process's own user (SO_PEERCRED), otherwise
+// EACCES. While a request is served, every runtime log line is also
+// streamed to its client.
 #include "control.h"
 
 #include <dirent.h>
@@ -16,6 +18,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -344,49 +347,134 @@ std::string changing_request(const Args& a) {
   return {};
 }
 
-// noinline: the request path stays out of control_main, whose loop is the
-// only code of this file an idle process runs (runtime/resident.ld).
-[[gnu::noinline]] void serve(int sock) {
-  // A client that stalls must not hold the control thread forever.
-  timeval tv{5, 0};
-  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+// ---- connections ----
+//
+// Requests are read from up to kMaxPending connections at once, each given
+// 5 s from its accept to send its whole line, and each is served as soon
+// as its line is complete: a client that connects and sends nothing, or
+// sends a byte now and then, delays no one. Connections beyond
+// kMaxPending wait in the listen backlog.
+
+constexpr size_t kMaxPending = 32;
+constexpr auto kRequestTime = std::chrono::seconds(5);
+
+struct Pending {
+  int sock = -1;
+  Peer peer;
+  std::string buffer;  // what has come of the request line
+  int fd = -1;         // the descriptor that came with it
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// The connections whose request line is not complete yet. Allocated at the
+// first connection (an idle process allocates nothing here), changed only
+// by the control thread, with the klp mutex held so that a fork() child
+// sees a whole list (after_fork_child closes its copies).
+std::vector<Pending>* g_pending = nullptr;
+size_t g_npending = 0;
+
+// Answers a request whose line has arrived, then closes the connection.
+void answer(Pending& p, const std::string& line) {
+  int sock = p.sock;
   Reply r{sock, {}};
-  Peer peer = peer_of(sock);
-  if (!peer_allowed(peer)) {
-    log_line(Level::warning, "uklp: refused a control connection from " + describe(peer) +
-                                 ": only root and uid " + std::to_string(geteuid()) + " may control this process");
-    r.send_line("error", std::to_string(EACCES) + "\tonly root or the process's own user may control it");
-    return;
-  }
-  std::string buffer, line;
-  int fd = -1;
-  // The whole request within the same 5 s: one byte every few seconds
-  // would meet SO_RCVTIMEO forever, and requests are served one at a time.
-  Status s = protocol::read_line(sock, buffer, line, &fd, std::chrono::steady_clock::now() + std::chrono::seconds(5));
-  if (!s) {
-    if (fd >= 0) close(fd);
-    if (s.code() != ENODATA) r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
-    return;
-  }
   Args a = protocol::split_fields(line);
   // Every change is logged with who asked, before it is made (and not sent
   // back to the client, which knows).
   std::string audit = changing_request(a);
-  if (!audit.empty()) log_line(Level::notice, "uklp: " + audit + ": requested by " + describe(peer));
+  if (!audit.empty()) log_line(Level::notice, "uklp: " + audit + ": requested by " + describe(p.peer));
+  Status s;
   {
     std::lock_guard lock(klp_mutex());
     set_log_sink([&](const std::string& l) { r.send_line("log", l); });
-    s = a.empty() || a[0].empty() ? error(EINVAL, "empty request") : dispatch(a, fd, r);
+    s = a.empty() || a[0].empty() ? error(EINVAL, "empty request") : dispatch(a, p.fd, r);
     set_log_sink(nullptr);
   }
-  if (fd >= 0) close(fd);
+  if (p.fd >= 0) close(p.fd);
   if (!audit.empty() && !s) log_line(Level::notice, "uklp: " + audit + ": refused: " + s.message());
   for (auto& d : r.data) r.send_line("data", d);
   if (s)
     r.send("ok\n");
   else
     r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
+  close(sock);
+}
+
+// A request that cannot be read: its error, unless the client has gone.
+void give_up(Pending& p, const Status& s) {
+  if (p.fd >= 0) close(p.fd);
+  if (s.code() != ENODATA) Reply{p.sock, {}}.send_line("error", std::to_string(s.code()) + "\t" + s.message());
+  close(p.sock);
+}
+
+// noinline: the request path stays out of control_main, whose loop is the
+// only code of this file an idle process runs (runtime/resident.ld).
+[[gnu::noinline]] void admit(int sock) {
+  // The answer is written blocking; a client that does not read it is
+  // given up after SO_SNDTIMEO (Reply::send).
+  timeval tv{5, 0};
+  setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  Peer peer = peer_of(sock);
+  if (!peer_allowed(peer)) {
+    log_line(Level::warning, "uklp: refused a control connection from " + describe(peer) +
+                                 ": only root and uid " + std::to_string(geteuid()) + " may control this process");
+    Reply{sock, {}}.send_line("error", std::to_string(EACCES) + "\tonly root or the process's own user may control it");
+    close(sock);
+    return;
+  }
+  fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);  // read as data comes
+  std::lock_guard lock(klp_mutex());
+  if (!g_pending) g_pending = new std::vector<Pending>();
+  g_pending->push_back({sock, peer, {}, -1, std::chrono::steady_clock::now() + kRequestTime});
+  g_npending = g_pending->size();
+}
+
+// The pending connections' pollfds after out[0], and the wait shortened to
+// the earliest deadline: how many.
+[[gnu::noinline]] size_t pending_pollfds(pollfd* out, long* wait_ms) {
+  auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < g_pending->size(); ++i) {
+    const Pending& p = (*g_pending)[i];
+    out[i] = {p.sock, POLLIN, 0};
+    long left = long(std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now).count()) + 1;
+    if (*wait_ms < 0 || left < *wait_ms) *wait_ms = left < 0 ? 0 : left;
+  }
+  return g_pending->size();
+}
+
+// Reads what has come on the pending connections (out[i] is polled for
+// (*g_pending)[i]) and serves each request whose line is complete, in the
+// order of their connections; a connection past its deadline gets
+// ETIMEDOUT.
+[[gnu::noinline]] void serve_pending(const pollfd* polled) {
+  std::vector<std::pair<Pending, std::string>> ready;  // line complete
+  std::vector<std::pair<Pending, Status>> failed;
+  {
+    std::lock_guard lock(klp_mutex());
+    auto now = std::chrono::steady_clock::now();
+    std::vector<Pending> still;
+    for (size_t i = 0; i < g_pending->size(); ++i) {
+      Pending& p = (*g_pending)[i];
+      std::string line;
+      Status s = polled[i].revents ? protocol::read_line(p.sock, p.buffer, line, &p.fd)
+                                   : error(EAGAIN, "nothing new");
+      if (s) {
+        ready.emplace_back(std::move(p), std::move(line));
+      } else if (s.code() != EAGAIN && s.code() != EWOULDBLOCK) {
+        failed.emplace_back(std::move(p), s);
+      } else if (now >= p.deadline) {
+        failed.emplace_back(std::move(p), error(ETIMEDOUT, "no complete request on the control socket in time"));
+      } else {
+        still.push_back(std::move(p));
+      }
+    }
+    *g_pending = std::move(still);
+    g_npending = g_pending->size();
+  }
+  for (auto& [p, s] : failed) give_up(p, s);
+  for (auto& [p, line] : ready) {
+    fcntl(p.sock, F_SETFL, fcntl(p.sock, F_GETFL) & ~O_NONBLOCK);  // the answer is written blocking
+    answer(p, line);
+  }
 }
 
 // Binds the listening socket to @uklp/<pid> and listens: 0, or an errno.
@@ -430,6 +518,7 @@ void* control_main(void* bind_pending) {
     g_listen_fd = -1;
     return nullptr;
   }
+  pollfd fds[1 + kMaxPending];
   while (true) {
     long wait_ms;
     {
@@ -438,18 +527,20 @@ void* control_main(void* bind_pending) {
       klp_transition_work();
       wait_ms = klp_transition_next_attempt_ms();
     }
-    pollfd p{g_listen_fd, POLLIN, 0};
-    int ready = poll(&p, 1, int(wait_ms));
-    if (ready == 0) continue;
+    size_t n = g_npending ? pending_pollfds(fds + 1, &wait_ms) : 0;
+    // A full list leaves new connections in the listen backlog.
+    fds[0] = {n < kMaxPending ? g_listen_fd : -1, POLLIN, 0};
+    int ready = poll(fds, nfds_t(1 + n), int(wait_ms));
     if (ready < 0 && errno == EINTR) continue;
+    if (n) serve_pending(fds + 1);
+    if (ready <= 0 || !(fds[0].revents & POLLIN)) continue;
     int c = accept4(g_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EBADF || errno == EINVAL) return nullptr;
       continue;
     }
-    serve(c);
-    close(c);
+    admit(c);
   }
 }
 
@@ -475,6 +566,16 @@ void after_fork_child() {
   klp_transition_after_fork();
   if (g_listen_fd >= 0) close(g_listen_fd);
   g_listen_fd = -1;
+  // The parent's clients are the parent's: their connections must end
+  // when it closes them.
+  if (g_pending) {
+    for (Pending& p : *g_pending) {
+      close(p.sock);
+      if (p.fd >= 0) close(p.fd);
+    }
+    g_pending->clear();
+  }
+  g_npending = 0;
   (void)control_start();
 }
 

@@ -246,23 +246,35 @@ class BadRequests(unittest.TestCase):
 
     def test_idle_connections_of_the_owner(self):
         """Connections of the process's own user that send nothing: the
-        runtime serves one connection at a time and gives each 5 s to send
-        its request, so they delay every other request by 5 s each (a
-        finding: README-faults.md). Checked: each is cut with an error, and
-        the requests behind them are served."""
+        runtime reads requests from many connections at once, so a request
+        sent after them is served while they are still open (before their
+        5 s are up), and each of them is then cut with ETIMEDOUT."""
         idle = []
-        for _ in range(2):
+        for _ in range(40):  # more than the runtime reads at once (32): the rest wait in the backlog
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(f"\0uklp/{self.pid}")  # blocking: waits for room in the backlog
             s.settimeout(120)
-            s.connect(f"\0uklp/{self.pid}")
             idle.append(s)
-        self.still_works()  # served after the idle ones
+        time.sleep(0.2)  # the runtime takes up the first 32
+        lines = request(self.pid, b"info\n", timeout=120).split("\n")
+        self.assertEqual(lines[-2:], ["ok", ""], lines)
+        unanswered = 0
+        for s in idle:
+            s.setblocking(False)
+            try:
+                s.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                unanswered += 1
+            s.setblocking(True)
+            s.settimeout(120)
+        self.assertGreater(unanswered, 0, "the request was served while idle connections were still open")
         for s in idle:
             answer = b""
             while chunk := s.recv(4096):
                 answer += chunk
             s.close()
             self.assertRegex(answer.decode(), rf"^error\t{errno.ETIMEDOUT}\t")
+        self.still_works()
 
     def test_one_byte_at_a_time(self):
         """A client that sends its request one byte every 0.5 s (a 24 s
@@ -292,8 +304,11 @@ class BadRequests(unittest.TestCase):
         th.start()
         while not sent:
             time.sleep(0.01)
-        self.still_works()
+        lines = request(self.pid, b"info\n").split("\n")  # served while it trickles
+        self.assertEqual(lines[-2:], ["ok", ""], lines)
+        self.assertTrue(th.is_alive(), "the request was served before the trickling client was cut")
         th.join(timeout=120)
+        self.still_works()
         self.assertFalse(th.is_alive())
         self.assertLess(len(sent), len(data), "the runtime cut the connection before the request was complete")
         self.assertRegex(answer[0].decode(), rf"^error\t{errno.ETIMEDOUT}\t")
