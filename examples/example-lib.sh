@@ -54,7 +54,9 @@ start_target() {
 # matching the extended REGEX; fails if the target exits first.
 wait_for() {
 	local file=$1 regex=$2 count=${3:-1} deadline=$((SECONDS + wait_limit))
-	while (($(grep -cE -- "$regex" "$file" 2>/dev/null || true) < count)); do
+	# A file not created yet counts 0 (count): an empty operand would end
+	# the loop at once, before the target is up.
+	while (($(count "$file" "$regex") < count)); do
 		if [[ -n $target_pid ]] && ! kill -0 "$target_pid" 2>/dev/null; then
 			dump_target
 			fail "the target exited while waiting for '$regex' in ${file#"$work"/}"
@@ -69,7 +71,9 @@ wait_for() {
 
 # count FILE REGEX: how many lines of FILE match the extended REGEX.
 count() {
-	grep -cE -- "$2" "$1" 2>/dev/null || true
+	local n
+	n=$(grep -cE -- "$2" "$1" 2>/dev/null) || true
+	echo "${n:-0}"
 }
 
 # expect_count FILE REGEX N: exactly N lines of FILE match REGEX.

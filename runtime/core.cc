@@ -271,7 +271,7 @@ bool is_patch_compatible(const klp_patch* patch) {
   return true;
 }
 
-Status g_last_enable_status;
+constinit Status g_last_enable_status;
 
 }  // namespace
 

@@ -43,7 +43,7 @@ int g_signals_cnt = 0;         // attempts since the (re)start, as klp_signals_c
 int g_attempts = 0;
 long g_started_ms = 0;
 long g_next_attempt_ms = -1;   // monotonic ms of the next attempt; -1: none
-TransitionStatus g_last;       // what the last attempt saw
+constinit TransitionStatus g_last;  // what the last attempt saw
 
 // Where each thread's word is, learned from the tracer; lets an attempt
 // skip threads that already switched without stopping them.
