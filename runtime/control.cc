@@ -51,6 +51,8 @@ struct Reply {
     if (!gone) gone = !protocol::send_all(sock, text);
   }
   void send_line(const std::string& kind, const std::string& payload) { send(kind + "\t" + payload + "\n"); }
+  // The answer's last line for a request that failed: "error\tERRNO\tMESSAGE".
+  void send_error(const Status& s) { send_line("error", std::to_string(s.code()) + "\t" + s.message()); }
 };
 
 using Args = std::vector<std::string>;
@@ -371,7 +373,8 @@ struct Pending {
 // by the control thread, with the klp mutex held so that a fork() child
 // sees a whole list (after_fork_child closes its copies).
 std::vector<Pending>* g_pending = nullptr;
-size_t g_npending = 0;
+
+bool any_pending() { return g_pending && !g_pending->empty(); }
 
 // Answers a request whose line has arrived, then closes the connection.
 void answer(Pending& p, const std::string& line) {
@@ -395,14 +398,14 @@ void answer(Pending& p, const std::string& line) {
   if (s)
     r.send("ok\n");
   else
-    r.send_line("error", std::to_string(s.code()) + "\t" + s.message());
+    r.send_error(s);
   close(sock);
 }
 
 // A request that cannot be read: its error, unless the client has gone.
 void give_up(Pending& p, const Status& s) {
   if (p.fd >= 0) close(p.fd);
-  if (s.code() != ENODATA) Reply{p.sock, {}}.send_line("error", std::to_string(s.code()) + "\t" + s.message());
+  if (s.code() != ENODATA) Reply{p.sock, {}}.send_error(s);
   close(p.sock);
 }
 
@@ -417,7 +420,7 @@ void give_up(Pending& p, const Status& s) {
   if (!peer_allowed(peer)) {
     log_line(Level::warning, "uklp: refused a control connection from " + describe(peer) +
                                  ": only root and uid " + std::to_string(geteuid()) + " may control this process");
-    Reply{sock, {}}.send_line("error", std::to_string(EACCES) + "\tonly root or the process's own user may control it");
+    Reply{sock, {}}.send_error(error(EACCES, "only root or the process's own user may control it"));
     close(sock);
     return;
   }
@@ -425,7 +428,6 @@ void give_up(Pending& p, const Status& s) {
   std::lock_guard lock(klp_mutex());
   if (!g_pending) g_pending = new std::vector<Pending>();
   g_pending->push_back({sock, peer, {}, -1, std::chrono::steady_clock::now() + kRequestTime});
-  g_npending = g_pending->size();
 }
 
 // The pending connections' pollfds after out[0], and the wait shortened to
@@ -468,7 +470,6 @@ void give_up(Pending& p, const Status& s) {
       }
     }
     *g_pending = std::move(still);
-    g_npending = g_pending->size();
   }
   for (auto& [p, s] : failed) give_up(p, s);
   for (auto& [p, line] : ready) {
@@ -527,7 +528,7 @@ void* control_main(void* bind_pending) {
       klp_transition_work();
       wait_ms = klp_transition_next_attempt_ms();
     }
-    size_t n = g_npending ? pending_pollfds(fds + 1, &wait_ms) : 0;
+    size_t n = any_pending() ? pending_pollfds(fds + 1, &wait_ms) : 0;
     // A full list leaves new connections in the listen backlog.
     fds[0] = {n < kMaxPending ? g_listen_fd : -1, POLLIN, 0};
     int ready = poll(fds, nfds_t(1 + n), int(wait_ms));
@@ -575,7 +576,6 @@ void after_fork_child() {
     }
     g_pending->clear();
   }
-  g_npending = 0;
   (void)control_start();
 }
 
