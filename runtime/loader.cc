@@ -355,11 +355,12 @@ Status load_module(const LoadRequest& req) {
   // descriptor the module is then loaded from (/proc/self/fd/N), so the
   // file checked is the file loaded; so is its signature, before any of
   // its bytes are parsed.
-  if (Status s = check_owner(req.fd, req.path, "patch file", true); !s) {
+  Status s = check_owner(req.fd, req.path, "patch file", true);
+  if (s) s = check_module_signature(req.fd, req.path, req.name);
+  if (!s) {
     klp_log(Level::err, "refusing to load module '%s': %s", req.name.c_str(), s.message().c_str());
     return s;
   }
-  UKLP_TRY(check_module_signature(req.fd, req.path, req.name));
   if (find_module(req.name)) return error(EEXIST, "module '" + req.name + "' is already loaded");
   // From here on a library cannot go away while the klp mutex is held (its
   // unload waits for it in the hook), so what is resolved below stays true.

@@ -65,10 +65,10 @@ Result<std::string> read_checked(const std::string& path, const char* what, bool
 }
 
 // The keys the policy trusts, read now.
-Result<std::vector<sig::PublicKey>> trusted_keys(const Policy& pol, bool allow_self) {
+Result<std::vector<sig::PublicKey>> trusted_keys(const Policy& pol) {
   std::vector<sig::PublicKey> keys;
   for (const std::string& path : pol.trusted_keys) {
-    UKLP_ASSIGN_OR_RETURN(std::string text, read_checked(path, "key file", allow_self));
+    UKLP_ASSIGN_OR_RETURN(std::string text, read_checked(path, "key file", pol.owned_by_self_ok));
     auto key = sig::parse_public_key(text);
     if (!key) return error(key.status().code(), "the key file '" + path + "' is " + key.status().message());
     keys.push_back(*key);
@@ -76,9 +76,8 @@ Result<std::vector<sig::PublicKey>> trusted_keys(const Policy& pol, bool allow_s
   return keys;
 }
 
-Status refuse(const std::string& name, Status s) {
-  klp_log(Level::err, "refusing to load module '%s': %s", name.c_str(), s.message().c_str());
-  return s;
+Status unusable(const Status& s) {
+  return error(EACCES, "the patch policy cannot be used, so no module is accepted: " + s.message());
 }
 
 }  // namespace
@@ -163,34 +162,30 @@ Result<Policy> read_policy() {
   std::string path = policy_path(&explicit_path);
   if (!explicit_path && access(path.c_str(), F_OK) != 0 && errno == ENOENT) return Policy{};
   UKLP_ASSIGN_OR_RETURN(std::string text, read_checked(path, "policy file", explicit_path));
-  return parse_policy(text, path, self_exe());
+  UKLP_ASSIGN_OR_RETURN(Policy pol, parse_policy(text, path, self_exe()));
+  pol.owned_by_self_ok = explicit_path;
+  return pol;
 }
 
 Status check_module_signature(int fd, const std::string& path, const std::string& name) {
   auto pol = read_policy();
-  if (!pol) return refuse(name, error(EACCES, "the patch policy cannot be used, so no module is accepted: " +
-                                                  pol.status().message()));
-  auto block = sig::read_block(fd, path);
-  if (!block) return refuse(name, block.status());
+  if (!pol) return unusable(pol.status());
+  UKLP_ASSIGN_OR_RETURN(std::optional<sig::Block> block, sig::read_block(fd, path));
   std::string where = pol->file.empty() ? std::string("no policy file") : "policy " + pol->file;
-  if (!*block) {
+  if (!block) {
     if (pol->require_signature)
-      return refuse(name, error(EKEYREJECTED, "the patch file '" + path + "' is not signed, and the " + where +
-                                                  " requires signatures (sign it with `uklp sign`)"));
+      return error(EKEYREJECTED, "the patch file '" + path + "' is not signed, and the " + where +
+                                     " requires signatures (sign it with `uklp sign`)");
     return Status::ok();
   }
-  const sig::Block& b = **block;
-  if (Status s = sig::verify_file(fd, path, b); !s) return refuse(name, s);
-  bool explicit_path;
-  (void)policy_path(&explicit_path);
-  auto keys = trusted_keys(*pol, explicit_path);
-  if (!keys) return refuse(name, error(EACCES, "the patch policy cannot be used, so no module is accepted: " +
-                                                   keys.status().message()));
-  bool trusted = std::find(keys->begin(), keys->end(), b.key) != keys->end();
-  std::string id = sig::key_id(b.key);
+  UKLP_TRY(sig::verify_file(fd, path, *block));
+  auto keys = trusted_keys(*pol);
+  if (!keys) return unusable(keys.status());
+  bool trusted = std::find(keys->begin(), keys->end(), block->key) != keys->end();
+  std::string id = sig::key_id(block->key);
   if (pol->require_signature && !trusted)
-    return refuse(name, error(ENOKEY, "the patch file '" + path + "' is signed by key " + id + ", which the " + where +
-                                          " does not trust"));
+    return error(ENOKEY, "the patch file '" + path + "' is signed by key " + id + ", which the " + where +
+                             " does not trust");
   log_line(Level::notice, "uklp: module " + name + ": signature verified, key " + id +
                               (trusted ? " (trusted)" : " (not among the policy's trusted keys)"));
   return Status::ok();

@@ -37,6 +37,9 @@ struct Policy {
   bool control = true;
   bool require_signature = false;
   std::vector<std::string> trusted_keys;  // paths of public key files
+  // Read from UKLP_POLICY: it and its key files may be the process user's
+  // (read_policy sets it; the default file and its keys must be root's).
+  bool owned_by_self_ok = false;
 };
 
 // Files whose contents decide what the process runs (patch modules, the
@@ -60,8 +63,7 @@ Result<Policy> read_policy();
 // Whether a signed or unsigned module on `fd` may be loaded under the
 // current policy: checks its signature block (a signed module's signature
 // is always checked, whichever policy) and the policy's requirements.
-// Logs what it found; a refusal is also logged as the kernel's
-// "refusing to load module" line.
+// Logs a verified signature; a refusal is the caller's to log.
 Status check_module_signature(int fd, const std::string& path, const std::string& name);
 
 }  // namespace uklp::rt
