@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "elf_file.h"
+#include "file_io.h"
 #include "output.h"
 #include "patch_module.h"
 #include "signature.h"
@@ -44,36 +45,15 @@ Result<std::string> read_all(int fd, const std::string& path) {
   return data;
 }
 
-Status write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return error(errno, "cannot write '" + path + "'");
-    data.remove_prefix(size_t(n));
-  }
-  return Status::ok();
-}
+std::span<const uint8_t> as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 // A new file with `mode`, never over an existing one.
 Status create_file(const std::string& path, std::string_view data, mode_t mode) {
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (fd.get() < 0) return error(errno, "cannot create '" + path + "'");
-  UKLP_TRY(write_all(fd.get(), data, path));
+  if (Status s = write_all(fd.get(), as_bytes(data)); !s) return error(s.code(), "cannot write '" + path + "'");
   if (fsync(fd.get()) != 0) return error(errno, "cannot write '" + path + "'");
   return Status::ok();
-}
-
-// Replaces `path` with `data` at once (a temporary file renamed over it).
-Status replace_file(const std::string& path, std::string_view data, mode_t mode) {
-  std::string tmp = path + ".uklp-sign.XXXXXX";
-  UniqueFd fd(mkstemp(tmp.data()));
-  if (fd.get() < 0) return error(errno, "cannot create a temporary file next to '" + path + "'");
-  Status s = write_all(fd.get(), data, tmp);
-  if (s && fchmod(fd.get(), mode) != 0) s = error(errno, "cannot set the mode of '" + tmp + "'");
-  if (s && fsync(fd.get()) != 0) s = error(errno, "cannot write '" + tmp + "'");
-  if (s && rename(tmp.c_str(), path.c_str()) != 0) s = error(errno, "cannot replace '" + path + "'");
-  if (!s) unlink(tmp.c_str());
-  return s;
 }
 
 Result<sig::SecretKey> read_secret_key(const std::string& path) {
@@ -129,7 +109,7 @@ int run_sign(const Context& ctx, const SignOptions& o) {
     data->resize((*old)->signed_len);
     replaced = sig::key_id((*old)->key);
   }
-  std::span<const uint8_t> module(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+  std::span<const uint8_t> module = as_bytes(*data);
   // Only what the runtime would load: a livepatch ELF shared object.
   auto elf = elf::ElfFile::from_bytes(module, o.file);
   if (!elf) return report_error(ctx, elf.status());
@@ -142,8 +122,9 @@ int run_sign(const Context& ctx, const SignOptions& o) {
   std::string out = o.output.empty() ? o.file : o.output;
   // The signed file keeps the module's mode, minus write access for others.
   mode_t mode = st.st_mode & 0755;
-  Status s = o.output.empty() ? replace_file(out, *data + sig::encode_block(block), mode)
-                              : create_file(out, *data + sig::encode_block(block), mode);
+  std::string signed_file = *data + sig::encode_block(block);
+  Status s = o.output.empty() ? write_file_atomically(out, as_bytes(signed_file), mode)
+                              : create_file(out, signed_file, mode);
   if (!s) return report_error(ctx, s);
   std::string id = sig::key_id(block.key);
   if (ctx.json)

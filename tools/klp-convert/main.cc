@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "file_io.h"
 #include "klp_names.h"
 #include "klp_sym_annotations.h"
 #include "options.h"

@@ -33,10 +33,6 @@ namespace uklp::convert {
 Result<std::vector<uint8_t>> build_output(const elf::ElfFile& patch, const Plan& plan,
                                           const std::vector<TargetObject>& targets);
 
-// Writes `bytes` to a temporary file next to `path`, then renames it over
-// `path` (so IN.so may be OUT.so, and a failure leaves no partial file).
-Status write_file_atomically(const std::string& path, std::span<const uint8_t> bytes, mode_t mode);
-
 // "<object>\t<build-id>\n" per target: the contents of .uklp.targets.
 std::string targets_text(const std::vector<TargetObject>& targets);
 
